@@ -1,0 +1,3 @@
+from github_runner.cli.main import main
+
+main()

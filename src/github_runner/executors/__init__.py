@@ -1,0 +1,30 @@
+"""Executor registry: config name -> backend class, imported lazily.
+
+The engine asks for an executor by name and gets an object satisfying
+`executors.base.Executor`; it never imports a backend module itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from github_runner.executors.base import Executor, ExecutorError
+
+BACKENDS: dict[str, str] = {
+    "shell": "github_runner.executors.shell:ShellExecutor",
+    "sandbox": "github_runner.executors.sandbox:SandboxExecutor",
+    "docker": "github_runner.executors.docker:DockerExecutor",
+    "gvisor": "github_runner.executors.gvisor:GVisorExecutor",
+}
+
+
+def get_executor(name: str, **settings: Any) -> Executor:
+    target = BACKENDS.get(name)
+    if target is None:
+        raise ExecutorError(
+            f"unknown executor {name!r}: choose one of {', '.join(sorted(BACKENDS))}"
+        )
+    module_name, attr = target.split(":")
+    cls = getattr(importlib.import_module(module_name), attr)
+    return cls(**settings)
