@@ -20,3 +20,19 @@ def testdata() -> Path:
     if not TESTDATA.is_dir():
         pytest.fail(f"shared test data not found at {TESTDATA} (set GITHUB_RUNNER_SHARED)")
     return TESTDATA
+
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def require(ok: bool, why: str) -> None:
+    """Skip a test whose host dependency is missing, except in CI, where it must be present.
+
+    CI installs and starts everything (`.ci/run`), so a missing dockerd or bwrap there is a
+    broken install step, not a reason to pass quietly.
+    """
+    if ok:
+        return
+    if IN_CI:
+        pytest.fail(f"CI is missing a host dependency: {why}")
+    pytest.skip(why)
