@@ -30,22 +30,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from github_runner.engine.workflow.errors import Pos
+
 # A JSON-like value whose strings may contain `${{ }}` (see the module docstring).
 Template = Any
 
 JobResult = Literal["success", "failure", "cancelled", "skipped"]
 
 
-@dataclass(frozen=True)
-class SourcePos:
-    """Where a step or job was written, so errors can say `file (Line: L, Col: C)`."""
-
-    file: str
-    line: int
-    col: int
-
-    def __str__(self) -> str:
-        return f"{self.file} (Line: {self.line}, Col: {self.col})"
+# Positions are the workflow reader's `Pos(file, line, col)`; str() gives GitHub's
+# `file (Line: L, Col: C)`. A job message gives them as fileTable index + line + col.
+SourcePos = Pos
 
 
 @dataclass
