@@ -1,0 +1,139 @@
+"""A job process started on this kernel (shell and sandbox executors).
+
+Why not plain `asyncio.create_subprocess_exec`: in Python 3.11 `Process.wait()` only returns once
+stdout is closed, and a job's `nohup cmd &` keeps it open forever. The protocol below records the
+exit itself, so `wait()` returns at exit and `output()` stops shortly after (the `linger`), while
+the survivors are left for the sandbox's cgroup sweep.
+
+stdout and stderr share one pipe, so their bytes arrive in the order the job wrote them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+
+from github_runner.executors.cgroups import Cgroup
+
+CHUNK = 65536
+LINGER = 0.2  # after exit, how long to wait for output that children still write
+
+
+class _Protocol(asyncio.subprocess.SubprocessStreamProtocol):
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=2**20, loop=loop)
+        self.exited: asyncio.Future[int] = loop.create_future()
+
+    def process_exited(self) -> None:
+        transport = self._transport  # type: ignore[attr-defined]
+        rc = transport.get_returncode() if transport is not None else None
+        super().process_exited()  # may close the transport and drop it
+        if not self.exited.done():
+            self.exited.set_result(rc if rc is not None else -1)
+
+
+def _join_cgroup(fds: Sequence[int]) -> Callable[[], None]:
+    def join() -> None:  # runs in the child between fork and exec: only raw syscalls here
+        pid = str(os.getpid()).encode()
+        for fd in fds:
+            os.write(fd, pid)
+
+    return join
+
+
+class LocalProcess:
+    """One step's process tree: its own session/process group and, when root, its own cgroup."""
+
+    def __init__(
+        self,
+        transport: asyncio.SubprocessTransport,
+        protocol: _Protocol,
+        cgroup: Cgroup | None,
+    ) -> None:
+        self._transport = transport
+        self._protocol = protocol
+        self.cgroup = cgroup
+        self.pid: int | None = transport.get_pid()
+
+    @classmethod
+    async def start(
+        cls,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        cwd: str | None,
+        stdin: bytes | None = None,
+        cgroup: Cgroup | None = None,
+        pass_fds: Sequence[int] = (),
+    ) -> "LocalProcess":
+        loop = asyncio.get_running_loop()
+        fds = cgroup.open_procs() if cgroup is not None else []
+        try:
+            transport, protocol = await loop.subprocess_exec(
+                lambda: _Protocol(loop),
+                *argv,
+                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=dict(env),
+                cwd=cwd,
+                start_new_session=True,
+                preexec_fn=_join_cgroup(fds) if fds else None,
+                pass_fds=tuple(pass_fds),
+            )
+        finally:
+            for fd in fds:
+                os.close(fd)
+        proc = cls(transport, protocol, cgroup)
+        if stdin is not None and protocol.stdin is not None:
+            protocol.stdin.write(stdin)
+            protocol.stdin.close()
+        return proc
+
+    async def output(self) -> AsyncIterator[bytes]:
+        reader = self._protocol.stdout
+        if reader is None:
+            return
+        exited = self._protocol.exited
+        while True:
+            read = asyncio.ensure_future(reader.read(CHUNK))
+            if not exited.done():
+                await asyncio.wait({read, exited}, return_when=asyncio.FIRST_COMPLETED)
+            if not read.done():
+                try:
+                    await asyncio.wait_for(asyncio.shield(read), LINGER)
+                except TimeoutError:
+                    read.cancel()
+                    return
+            chunk = read.result()
+            if not chunk:
+                return
+            yield chunk
+
+    async def wait(self) -> int:
+        return await asyncio.shield(self._protocol.exited)
+
+    @property
+    def returncode(self) -> int | None:
+        return self._protocol.exited.result() if self._protocol.exited.done() else None
+
+    async def signal(self, sig: int = signal.SIGINT) -> None:
+        if self.pid is None:
+            return
+        try:
+            os.killpg(self.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    async def kill(self) -> None:
+        await self.signal(signal.SIGKILL)
+        if self.cgroup is not None:
+            await self.cgroup.kill_all()
+        await self.wait()
+        self._transport.close()
+
+    def close(self) -> None:
+        self._transport.close()
