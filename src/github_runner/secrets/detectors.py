@@ -1,0 +1,126 @@
+"""Pattern detectors: credentials recognised by their shape, not because they were registered.
+
+A token the runner never saw (a PAT pasted into a script, a pre-signed S3 URL, a
+`https://user:pass@host` clone URL) still must not reach the log. Each detector has literal
+*anchors* that go into the masker's Aho-Corasick automaton next to the secrets, so the text is
+scanned once; at each anchor hit a small anchored regex decides the exact span.
+
+Every detector's span is free of whitespace and control bytes. The streaming masker relies on
+that: it holds back the unfinished last word of a block, and a span can never straddle it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+GITHUB_TOKEN_PREFIXES: tuple[str, ...] = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")
+GITLAB_TOKEN_PREFIXES: tuple[str, ...] = (
+    "glpat-", "gloas-", "gldt-", "glrt-", "glcbt-", "glrtr-", "glptt-", "glft-", "glimt-",
+    "glagent-", "glsoat-", "glffct-", "_gitlab_session=", "gltok-",
+)  # fmt: skip
+DEFAULT_TOKEN_PREFIXES: tuple[str, ...] = GITHUB_TOKEN_PREFIXES + GITLAB_TOKEN_PREFIXES
+
+SENSITIVE_QUERY_KEYS: tuple[str, ...] = (
+    "private_token", "authenticity_token", "rss_token", "access_token", "x-amz-signature",
+    "x-amz-credential", "x-amz-security-token", "sig",
+)  # fmt: skip
+
+# Bytes that end a "word": whitespace and ASCII control characters.
+WORD_BREAK = frozenset(range(0x21)) | {0x7F}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One detection: `span` must not be cut by a stream boundary; `mask` is replaced."""
+
+    span: tuple[int, int]
+    mask: tuple[int, int]
+
+
+class Detector:
+    """Base: `anchors` are literal bytes; `match` inspects the text where `anchor` was found."""
+
+    name: str = ""
+    anchors: tuple[bytes, ...] = ()
+
+    def match(self, buf: bytes, at: int, end: int, anchor: bytes) -> Hit | None:  # pragma: no cover
+        raise NotImplementedError
+
+
+_TOKEN_BODY = re.compile(rb"[A-Za-z0-9._=-]+")
+
+
+class TokenPrefixDetector(Detector):
+    """`glpat-xxxx`, `ghp_xxxx`: keep the prefix (it says what leaked), mask the body."""
+
+    name = "token-prefixes"
+
+    def __init__(self, prefixes: Iterable[str] = DEFAULT_TOKEN_PREFIXES) -> None:
+        self.anchors = tuple(dict.fromkeys(p.encode() for p in prefixes if p))
+
+    def match(self, buf: bytes, at: int, end: int, anchor: bytes) -> Hit | None:
+        body = _TOKEN_BODY.match(buf, at + len(anchor), end)
+        if body is None:
+            return None
+        return Hit((at, body.end()), (body.start(), body.end()))
+
+
+class QueryTokenDetector(Detector):
+    """`?private_token=...`, `&X-Amz-Signature=...`: mask the value up to `&`, `?` or a break.
+
+    Keys are matched case-insensitively; an empty value is still replaced (GitLab's rule), so a
+    value that arrives in a later write cannot slip out unmasked.
+    """
+
+    name = "url-query-tokens"
+
+    def __init__(self, keys: Sequence[str] = SENSITIVE_QUERY_KEYS) -> None:
+        alternatives = b"|".join(re.escape(k.encode()) for k in keys)
+        self._re = re.compile(rb"[?&](?:" + alternatives + rb")=([^&?\x00-\x20\x7f]*)", re.I)
+        # Any letter case is allowed (`X-AMZ-sigNATure`), so the anchors are the separators.
+        self.anchors = (b"?", b"&")
+
+    def match(self, buf: bytes, at: int, end: int, anchor: bytes) -> Hit | None:
+        found = self._re.match(buf, at, end)
+        if found is None:
+            return None
+        return Hit((at, found.end()), (found.start(1), found.end(1)))
+
+
+class UrlCredentialsDetector(Detector):
+    """`scheme://user:password@host`: mask the password, keep the user (it helps debugging)."""
+
+    name = "url-credentials"
+    anchors = (b"://",)
+    _re = re.compile(rb"://[^\x00-\x20\x7f/:@]+:([^\x00-\x20\x7f/@]+)@")
+
+    def match(self, buf: bytes, at: int, end: int, anchor: bytes) -> Hit | None:
+        found = self._re.match(buf, at, end)
+        if found is None:
+            return None
+        return Hit((at, found.end()), (found.start(1), found.end(1)))
+
+
+def default_detectors() -> list[Detector]:
+    return [UrlCredentialsDetector(), QueryTokenDetector(), TokenPrefixDetector()]
+
+
+def detector_by_name(name: str) -> Detector:
+    table = {
+        "url-credentials": UrlCredentialsDetector,
+        "url-query-tokens": QueryTokenDetector,
+        "token-prefixes": TokenPrefixDetector,
+    }
+    try:
+        return table[name]()
+    except KeyError:
+        raise ValueError(f"unknown masking pattern {name!r}; known: {', '.join(table)}") from None
+
+
+def iter_anchor_owners(detectors: Sequence[Detector]) -> Iterator[tuple[bytes, int]]:
+    """(anchor, detector index) pairs for building the shared automaton."""
+    for index, detector in enumerate(detectors):
+        for anchor in detector.anchors:
+            yield anchor, index

@@ -1,0 +1,67 @@
+"""Core masking rules: forms, merging, streaming hold-back, refusals."""
+
+from __future__ import annotations
+
+import base64
+import logging
+
+import pytest
+
+from github_runner.secrets import Masker
+
+
+def test_plain_and_derived_forms_are_masked() -> None:
+    masker = Masker()
+    assert masker.add("hunter2-password", source="test")
+    secret = "hunter2-password"
+    for form in (
+        secret,
+        base64.b64encode(secret.encode()).decode(),
+        base64.b64encode(b"user:" + secret.encode()).decode()[8:],
+    ):
+        assert "hunter2" not in masker.mask(f"a {form} b")
+        assert masker.mask(f"a {form} b").count("***") == 1
+
+
+def test_touching_and_overlapping_matches_merge_into_one_token() -> None:
+    masker = Masker(min_length=1)
+    masker.add("abc")
+    masker.add("cdef")
+    assert masker.mask("xabcabcdefx") == "x***x"
+
+
+def test_partial_match_is_held_until_it_cannot_match() -> None:
+    masker = Masker()
+    masker.add("topsecret")
+    stream = masker.stream()
+    assert stream.write(b"line one\nvalue: tops") == b"line one\nvalue: "
+    assert stream.pending == 4
+    assert stream.write(b"ecret done\n") == b"***"
+    assert stream.write(b"x") == b" done\nx"
+    assert stream.flush() == b""
+
+
+def test_partial_that_never_completes_is_released_on_flush() -> None:
+    masker = Masker()
+    masker.add("topsecret")
+    stream = masker.stream()
+    assert stream.write(b"value: tops") == b"value: "
+    assert stream.flush() == b"tops"
+
+
+@pytest.mark.parametrize("value", ["", "   ", "\t\n", "abc"])
+def test_refused_values_warn_with_source_not_value(value: str, caplog: pytest.LogCaptureFixture) -> None:
+    masker = Masker(min_length=4)
+    with caplog.at_level(logging.WARNING, logger="github_runner.secrets"):
+        assert masker.add(value, source="--secret-file .secrets:7") is False
+    assert ".secrets:7" in caplog.text
+    if value.strip():
+        assert value not in caplog.text
+    assert len(masker) == 0
+
+
+def test_contains_secret() -> None:
+    masker = Masker()
+    masker.add("s3cr3t-value")
+    assert masker.contains_secret("out=s3cr3t-value")
+    assert not masker.contains_secret("out=harmless")
