@@ -36,8 +36,8 @@ def test_partial_match_is_held_until_it_cannot_match() -> None:
     stream = masker.stream()
     assert stream.write(b"line one\nvalue: tops") == b"line one\nvalue: "
     assert stream.pending == 4
-    assert stream.write(b"ecret done\n") == b"***"
-    assert stream.write(b"x") == b" done\nx"
+    assert stream.write(b"ecret") == b""  # a match at the very end may still merge with more
+    assert stream.write(b" done\n") == b"*** done\n"
     assert stream.flush() == b""
 
 
