@@ -1,0 +1,214 @@
+"""Tokens -> tree, with the runner's operator-precedence (shunting-yard) algorithm.
+
+Iterative on purpose: deeply nested parentheses are legal (they make no nodes) and must not
+hit Python's recursion limit. Every lexing/parsing error is raised in text order by the lexer
+pass; this module only adds the end-of-expression, length and depth checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from functools import lru_cache
+
+from .errors import ExpressionError
+from .functions import BUILTINS, FunctionSpec
+from .lexer import T, Token, position, tokenize
+from .nodes import And, Call, Compare, Index, Literal, NamedValue, Node, Not, Or, Wildcard, depth
+from .values import fold
+
+MAX_DEPTH = 50
+MAX_LENGTH = 21000
+
+_PRECEDENCE = {
+    T.START_GROUP: 20, T.START_INDEX: 19, T.START_PARAMS: 19, T.DEREF: 19,
+    T.END_GROUP: 1, T.END_INDEX: 1, T.END_PARAMS: 1, T.SEPARATOR: 1,
+}
+_OP_PRECEDENCE = {"!": 16, ">": 11, ">=": 11, "<": 11, "<=": 11, "==": 10, "!=": 10, "&&": 6, "||": 5}
+_OPERATOR_KINDS = frozenset(_PRECEDENCE) | {T.OPERATOR}
+_OPENERS = frozenset((T.START_GROUP, T.START_INDEX, T.START_PARAMS, T.SEPARATOR))
+_CLOSERS = frozenset((T.END_GROUP, T.END_INDEX, T.END_PARAMS))
+
+
+class EmptyExpression(Node):
+    """An expression with no tokens; evaluates to null like the runner's empty tree."""
+
+    __slots__ = ()
+
+    def eval(self, ctx: object) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return "EmptyExpression()"
+
+
+def _precedence(tok: Token) -> int:
+    if tok.kind is T.OPERATOR:
+        return _OP_PRECEDENCE[tok.raw]
+    return _PRECEDENCE.get(tok.kind, 0)
+
+
+def _spec_name(name: str) -> str:
+    """Accept schema spellings such as `hashFiles(1,255)` as well as bare names."""
+    return name.split("(", 1)[0].strip()
+
+
+class _Checker:
+    """Validates names and arity as the lexer reaches them (so errors come in text order)."""
+
+    def __init__(self, expr: str, named_values: frozenset[str] | None, functions: Mapping[str, FunctionSpec]) -> None:
+        self.expr = expr
+        self.named_values = named_values
+        self.functions = functions
+
+    def __call__(self, tok: Token, count: int) -> None:
+        if tok.kind is T.NAMED_VALUE:
+            if self.named_values is not None and fold(tok.raw) not in self.named_values:
+                self._fail(f"Unrecognized named-value: '{tok.raw}'", tok)
+            return
+        spec = self.functions.get(fold(tok.raw))
+        if spec is None:
+            self._fail(f"Unrecognized function: '{tok.raw}'", tok)
+        if count < 0:
+            return
+        if count < spec.min_args:
+            self._fail(f"Too few parameters supplied: '{tok.raw}'", tok)
+        if count > spec.max_args:
+            self._fail(f"Too many parameters supplied: '{tok.raw}'", tok)
+        if spec.odd_args and count % 2 == 0:
+            self._fail(
+                f"Even number of parameters supplied, requires an odd number of parameters: '{tok.raw}'", tok
+            )
+
+    def _fail(self, message: str, tok: Token) -> None:
+        raise ExpressionError("parsing", message, position(self.expr, tok.index), self.expr)
+
+
+def _build(expr: str, tokens: list[Token], functions: Mapping[str, FunctionSpec]) -> Node:
+    operands: list[Node] = []
+    operators: list[Token] = []
+
+    def pop_operands(count: int) -> list[Node]:
+        if count == 0:
+            return []
+        taken = operands[-count:]
+        del operands[-count:]
+        return taken
+
+    def flush_top(current: Token, last: Token | None) -> None:
+        top = operators[-1]
+        if top.kind is T.END_INDEX:
+            operators.pop()
+            operators.pop()
+            left, right = pop_operands(2)
+            operands.append(Index(left, right))
+            return
+        if top.kind is T.END_GROUP:
+            operators.pop()
+            operators.pop()
+            return
+        if top.kind is T.END_PARAMS:
+            operators.pop()
+            args: list[Node] = []
+            if last is None or last.kind is not T.START_PARAMS:
+                count = 1
+                while operators[-1].kind is T.SEPARATOR:
+                    count += 1
+                    operators.pop()
+                args = pop_operands(count)
+            operators.pop()  # "("
+            call = operands[-1]
+            assert isinstance(call, Call)
+            call.args.extend(args)
+            return
+        op = operators.pop()
+        if op.kind is T.DEREF:
+            left, right = pop_operands(2)
+            operands.append(Index(left, right))
+        elif op.raw == "!":
+            operands.append(Not(operands.pop()))
+        elif op.raw in ("&&", "||"):
+            cls = And if op.raw == "&&" else Or
+            flat: list[Node] = []
+            for operand in pop_operands(2):
+                if type(operand) is cls:
+                    flat.extend(operand.operands)  # type: ignore[attr-defined]
+                else:
+                    flat.append(operand)
+            operands.append(cls(flat))
+        else:
+            left, right = pop_operands(2)
+            operands.append(Compare(op.raw, left, right))
+
+    last: Token | None = None
+    for tok in tokens:
+        kind = tok.kind
+        if kind in _OPERATOR_KINDS:
+            left_to_right = kind is not T.START_GROUP and not (kind is T.OPERATOR and tok.raw == "!")
+            if left_to_right:
+                prec = _precedence(tok)
+                while operators:
+                    top = operators[-1]
+                    if prec <= _precedence(top) and top.kind not in _OPENERS:
+                        flush_top(tok, last)
+                        continue
+                    break
+            operators.append(tok)
+            if kind in _CLOSERS:
+                flush_top(tok, last)
+        elif kind is T.FUNCTION:
+            spec = functions[fold(tok.raw)]
+            operands.append(Call(tok.raw, [], spec.impl, position(expr, tok.index)))
+        elif kind is T.NAMED_VALUE:
+            operands.append(NamedValue(tok.raw))
+        elif kind is T.WILDCARD:
+            operands.append(Wildcard())
+        elif kind is T.PROPERTY:
+            operands.append(Literal(tok.raw))
+        else:
+            operands.append(Literal(tok.value))
+        last = tok
+
+    while operators:
+        flush_top(last, last)  # type: ignore[arg-type]
+    return operands[-1]
+
+
+def _check_end(expr: str, tokens: list[Token], unclosed: list[Token]) -> None:
+    last = tokens[-1]
+    dangling = last.kind is T.FUNCTION or (last.kind in _OPERATOR_KINDS and last.kind not in _CLOSERS)
+    if dangling or unclosed:
+        raise ExpressionError(
+            "parsing", f"Unexpected end of expression: '{last.raw}'", position(expr, last.index), expr
+        )
+
+
+@lru_cache(maxsize=4096)
+def _parse_cached(expr: str, named_values: frozenset[str] | None, functions: frozenset[str] | None) -> Node:
+    if len(expr) > MAX_LENGTH:
+        raise ExpressionError("parsing", f"Exceeded max expression length {MAX_LENGTH}")
+    table = BUILTINS if functions is None else {k: v for k, v in BUILTINS.items() if k in functions}
+    tokens, unclosed = tokenize(expr, _Checker(expr, named_values, table))
+    if not tokens:
+        return EmptyExpression()
+    _check_end(expr, tokens, unclosed)
+    root = _build(expr, tokens, table)
+    if depth(root) > MAX_DEPTH:
+        raise ExpressionError("parsing", f"Exceeded max expression depth {MAX_DEPTH}")
+    return root
+
+
+def parse(
+    text: str,
+    *,
+    named_values: Collection[str] | None = None,
+    functions: Collection[str] | None = None,
+) -> Node:
+    """Parse the text inside `${{ }}` into a tree (cached; trees are immutable once built).
+
+    `named_values`/`functions` restrict what the text may use (None: anything known); names
+    compare case-insensitively and function entries may carry the schema's `(min,max)` suffix.
+    Raises ExpressionError with kind `lexing` or `parsing`.
+    """
+    nv = None if named_values is None else frozenset(fold(n) for n in named_values)
+    fn = None if functions is None else frozenset(fold(_spec_name(f)) for f in functions)
+    return _parse_cached(text, nv, fn)
