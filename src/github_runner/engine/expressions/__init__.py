@@ -23,6 +23,7 @@ Public API (everything else in this package is internal):
     interpolate(value, ctx) -> Any
         Every `${{ }}` in a string (or in mappings/lists of strings). A string that is exactly
         one `${{ x }}` gives x's raw value; otherwise pieces are stringified and joined.
+    interpolate_string(template, ctx) -> str   the same, always a string (null -> '').
     has_expression(s) -> bool; split_template(s); to_format_expression(s, force_format=False)
         (the workflow parser's `format()` rewrite of a template).
     to_string(v), to_number(v), truthy(v), format_number(f) (G15), to_json(v), from_json(s)
@@ -38,7 +39,14 @@ from .context import EvalContext
 from .errors import ErrorKind, ExpressionError
 from .evaluator import condition_node, evaluate, evaluate_condition, has_status_function
 from .functions import BUILTINS, from_json
-from .interpolation import has_expression, interpolate, single_expression, split_template, to_format_expression
+from .interpolation import (
+    has_expression,
+    interpolate,
+    interpolate_string,
+    single_expression,
+    split_template,
+    to_format_expression,
+)
 from .nodes import Node
 from .parser import parse
 from .status import STATUS_FUNCTIONS
@@ -73,6 +81,7 @@ __all__ = [
     "has_expression",
     "has_status_function",
     "interpolate",
+    "interpolate_string",
     "kind_name",
     "parse",
     "single_expression",

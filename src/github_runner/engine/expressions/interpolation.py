@@ -144,3 +144,14 @@ def interpolate(
     if isinstance(value, list):
         return [interpolate(v, ctx, named_values=named_values, functions=functions) for v in value]
     return value
+
+
+def interpolate_string(
+    template: str,
+    ctx: "EvalContext",
+    *,
+    named_values: Collection[str] | None = None,
+    functions: Collection[str] | None = None,
+) -> str:
+    """`interpolate` for a value that must end up a string (env values, `run:` scripts)."""
+    return to_string(interpolate(template, ctx, named_values=named_values, functions=functions))

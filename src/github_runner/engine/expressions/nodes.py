@@ -76,7 +76,7 @@ def _int_index(index: Any) -> int | None:
     if kind_of(index) > Kind.STRING:
         return None
     d = to_number(index)
-    if d != d or d < 0:
+    if d != d or d < 0 or d > _INT32_MAX + 1:
         return None
     d = math.floor(d)
     return int(d) if d <= _INT32_MAX else None

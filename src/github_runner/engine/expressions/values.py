@@ -87,7 +87,8 @@ def fold(key: str) -> str:
     out = []
     for ch in key:
         up = ch.upper()
-        out.append(up if len(up) == 1 else ch)
+        # .NET never folds a non-ASCII letter onto ASCII (dotless i, long s) nor expands one.
+        out.append(up if len(up) == 1 and (ch.isascii() or not up.isascii()) else ch)
     return "".join(out)
 
 
@@ -184,7 +185,17 @@ _DEC_CHARS = frozenset("0123456789+-.eE")
 
 def _dotnet_double(text: str) -> float | None:
     """`double.TryParse` with AllowLeadingSign|AllowDecimalPoint|AllowExponent, invariant."""
-    if not text or not set(text) <= _DEC_CHARS:
+    if not text:
+        return None
+    if not set(text) <= _DEC_CHARS:
+        # .NET Core 3+ also takes the culture's infinity/NaN symbols, ignoring case.
+        special = text.upper()
+        if special in ("INFINITY", "+INFINITY"):
+            return math.inf
+        if special == "-INFINITY":
+            return -math.inf
+        if special in ("NAN", "+NAN", "-NAN"):
+            return math.nan
         return None
     body = text[1:] if text[0] in "+-" else text
     if not body or body[0] in "+-":
@@ -338,10 +349,13 @@ def _coerce(left: Any, lk: Kind, right: Any, rk: Kind) -> tuple[Any, Kind, Any, 
     return left, lk, right, rk
 
 
-def _cmp_key(s: str) -> Any:
-    if s.isascii():
-        return s.upper()
-    return fold(s).encode("utf-16-be")
+def _compare_strings(a: str, b: str) -> int:
+    """Ordinal ignore-case order: upper-cased UTF-16 code units."""
+    if a.isascii() and b.isascii():
+        ka, kb = a.upper(), b.upper()
+        return (ka > kb) - (ka < kb)
+    ea, eb = fold(a).encode("utf-16-be"), fold(b).encode("utf-16-be")
+    return (ea > eb) - (ea < eb)
 
 
 def loose_equal(left: Any, right: Any) -> bool:
@@ -374,8 +388,7 @@ def compare(left: Any, right: Any) -> int | None:
             return None
         return (a > b) - (a < b)
     if lk is Kind.STRING:
-        a, b = _cmp_key(str(left)), _cmp_key(str(right))
-        return (a > b) - (a < b)
+        return _compare_strings(str(left), str(right))
     if lk is Kind.BOOLEAN:
         return int(bool(left)) - int(bool(right))
     if lk is Kind.NULL:
