@@ -1,0 +1,74 @@
+"""`github-runner exec`: run workflows of a local repository on this machine, GitHub-exact.
+
+Exit codes: 0 the run succeeded, 1 it failed, 2 bad input (nothing was started), 130 cancelled.
+Imports are deferred into the command body: `exec --help` and a one-step run must start fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+EXIT_CANCELLED = 130
+
+
+class BadInput(Exception):
+    """Reported as one line (no traceback unless --debug), exit code 2."""
+
+
+@click.command("exec", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("event", required=False)
+@click.option("-W", "--workflows", "workflows", type=click.Path(path_type=Path),
+              help="Workflow file or folder (default: .github/workflows under -C).")
+@click.option("-j", "--job", "jobs", multiple=True, help="Run only this job (and what it needs).")
+@click.option("--list", "list_only", is_flag=True, help="List the jobs and exit.")
+@click.option("--dry-run", is_flag=True, help="Validate and show the plan; run nothing.")
+@click.option("-C", "--directory", type=click.Path(path_type=Path), default=Path("."),
+              help="Repository root (GITHUB_WORKSPACE).")
+@click.option("--eventpath", "-e", type=click.Path(path_type=Path), help="Event payload JSON.")
+@click.option("-s", "--secret", "secrets", multiple=True, help="NAME=VALUE (or NAME: from $NAME).")
+@click.option("--secret-file", type=click.Path(path_type=Path), help="dotenv file of secrets.")
+@click.option("--var", "vars_", multiple=True, help="Configuration variable NAME=VALUE.")
+@click.option("--var-file", type=click.Path(path_type=Path), help="dotenv file of variables.")
+@click.option("--env-file", type=click.Path(path_type=Path), help="dotenv file of environment.")
+@click.option("--input", "inputs", multiple=True, help="workflow_dispatch/workflow_call input k=v.")
+@click.option("--matrix", "matrix_", multiple=True, help="Only matrix combinations with k:v.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Jobs run in parallel at most.")
+@click.option("--json", "json_file", type=click.Path(path_type=Path), help="Write JSONL events here.")
+@click.option("--executor", default="shell", show_default=True,
+              type=click.Choice(["shell", "sandbox", "docker", "gvisor"]))
+@click.option("--debug", is_flag=True, help="Step debug logs and tracebacks.")
+def exec_cmd(**options: object) -> None:
+    """Run a workflow locally: `github-runner exec [EVENT]` (EVENT defaults to push)."""
+    debug = bool(options.get("debug"))
+    try:
+        code = _main(options)
+    except BadInput as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        click.echo(f"error: {exc}", err=True)
+        code = EXIT_BAD_INPUT
+    sys.exit(code)
+
+
+def _main(options: dict) -> int:
+    from github_runner.engine.localrun import LocalRun, LocalRunError
+
+    try:
+        run = LocalRun.from_options(options)
+    except LocalRunError as exc:
+        raise BadInput(str(exc)) from exc
+    if options.get("list_only"):
+        click.echo(run.listing())
+        return 0
+    if options.get("dry_run"):
+        click.echo(run.plan_text())
+        return 0
+    return run.execute()

@@ -1,0 +1,320 @@
+"""Local mode behind `github-runner exec`: find and validate workflows, then run them.
+
+Everything that can be wrong with the input (YAML, schema, expressions, needs cycles, a missing
+local action, bad flags) is found in `from_options`, before any step starts, and reported as one
+`LocalRunError` line naming the file and position or the flag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from github_runner.engine import graph, localinputs, matrix
+from github_runner.engine.workflow import Workflow, WorkflowError
+
+
+class LocalRunError(Exception):
+    """Bad input for exec; the message is one line naming file:line:col or the flag."""
+
+
+DEFAULT_EVENT = "push"
+
+
+@dataclass
+class LocalRun:
+    repo: Path
+    event_name: str
+    workflows: list[Workflow]
+    event: dict[str, Any]
+    secrets: dict[str, str]
+    vars: dict[str, str]
+    env: dict[str, str]
+    inputs: dict[str, str]
+    jobs: list[str]
+    matrix_filter: dict[str, list[str]]
+    concurrency: int = 4
+    executor: str = "shell"
+    json_file: Path | None = None
+    debug: bool = False
+    skipped_workflows: list[str] = field(default_factory=list)
+
+    # -- loading and validation ---------------------------------------------------------------
+
+    @classmethod
+    def from_options(cls, o: dict[str, Any]) -> "LocalRun":
+        try:
+            return cls._from_options(o)
+        except (localinputs.InputError, matrix.MatrixError, graph.GraphError) as exc:
+            raise LocalRunError(str(exc)) from None
+        except WorkflowError as exc:
+            raise LocalRunError(_one_line(exc.errors)) from None
+
+    @classmethod
+    def _from_options(cls, o: dict[str, Any]) -> "LocalRun":
+        repo = Path(o.get("directory") or ".")
+        if not repo.is_dir():
+            raise LocalRunError(f"-C/--directory {repo}: not a directory")
+        repo = repo.resolve()
+        target = o.get("workflows")
+        if target is None:
+            target = repo / ".github" / "workflows"
+        elif not Path(target).is_absolute() and not Path(target).exists():
+            target = repo / target
+        target = Path(target)
+        if target.is_dir():
+            files = sorted(p for p in target.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file())
+            if not files:
+                raise LocalRunError(f"-W/--workflows {target}: no .yml or .yaml workflow files")
+        elif target.is_file():
+            files = [target]
+        else:
+            raise LocalRunError(f"-W/--workflows {target}: no such file or directory")
+        workflows = [_load(f, repo) for f in files]
+        secrets: dict[str, str] = {}
+        if o.get("secret_file"):
+            secrets.update(localinputs.parse_dotenv(Path(o["secret_file"]), "--secret-file"))
+        secrets.update(localinputs.parse_pairs(o.get("secrets") or (), "-s/--secret", from_env=True))
+        variables: dict[str, str] = {}
+        if o.get("var_file"):
+            variables.update(localinputs.parse_dotenv(Path(o["var_file"]), "--var-file"))
+        variables.update(localinputs.parse_pairs(o.get("vars_") or (), "--var"))
+        env: dict[str, str] = {}
+        if o.get("env_file"):
+            env.update(localinputs.parse_dotenv(Path(o["env_file"]), "--env-file"))
+        inputs = localinputs.parse_pairs(o.get("inputs") or (), "--input")
+        matrix_filter = matrix.parse_filter(list(o.get("matrix_") or ()))
+        event_path = o.get("eventpath")
+        event = localinputs.load_event(Path(event_path) if event_path else None)
+        event_name = o.get("event") or _default_event(workflows)
+        selected = [w for w in workflows if event_name in w.on]
+        skipped = [w.path for w in workflows if event_name not in w.on]
+        run = cls(
+            repo=repo,
+            event_name=event_name,
+            workflows=selected,
+            event=event,
+            secrets=secrets,
+            vars=variables,
+            env=env,
+            inputs=inputs,
+            jobs=list(o.get("jobs") or ()),
+            matrix_filter=matrix_filter,
+            concurrency=int(o.get("concurrency") or 4),
+            executor=str(o.get("executor") or "shell"),
+            json_file=Path(o["json_file"]) if o.get("json_file") else None,
+            debug=bool(o.get("debug")) or secrets.get("ACTIONS_STEP_DEBUG", "").lower() == "true",
+            skipped_workflows=skipped,
+        )
+        run._validate()
+        return run
+
+    def _validate(self) -> None:
+        found_jobs: set[str] = set()
+        for wf in self.workflows:
+            needs = {key: list(job.needs) for key, job in wf.jobs.items()}
+            graph.validate(needs)
+            found_jobs.update(wf.jobs)
+            for key, job in wf.jobs.items():
+                self._check_local_actions(wf, key, job)
+            declared = wf.inputs(self.event_name)
+            localinputs.workflow_inputs(declared, self.inputs, self.event)
+        missing = [j for j in self.jobs if j not in found_jobs]
+        if missing:
+            raise LocalRunError(
+                f"-j/--job {missing[0]}: no such job in the selected workflows "
+                f"(jobs: {', '.join(sorted(found_jobs)) or 'none'})"
+            )
+
+    def _check_local_actions(self, wf: Workflow, key: str, job: Any) -> None:
+        """A `uses: ./x` that is missing before any `run:` step could create it is bad input."""
+        for step in job.steps:
+            if step.run is not None:
+                return  # later local actions may be written by this step: resolved at run time
+            uses = step.uses or ""
+            if not uses.startswith("./") or "${{" in uses:
+                continue
+            directory = self.repo / uses
+            if not any((directory / n).is_file() for n in ("action.yml", "action.yaml", "Dockerfile")):
+                where = f"{step.pos}: " if step.pos else f"{wf.path}: "
+                raise LocalRunError(
+                    f"{where}job {key!r} step {step.context_id!r}: can't find 'action.yml', "
+                    f"'action.yaml' or 'Dockerfile' under '{directory}'"
+                )
+            from github_runner.engine.workflow import load_action
+
+            try:
+                load_action(directory)
+            except WorkflowError as exc:
+                raise LocalRunError(_one_line(exc.errors)) from None
+
+    # -- listing and dry run ------------------------------------------------------------------
+
+    def listing(self) -> str:
+        rows = [("Workflow", "Job", "Name", "Needs", "Events")]
+        for wf in self.workflows:
+            events = ",".join(wf.on)
+            for key, job in wf.jobs.items():
+                rows.append((wf.path, key, str(job.name or key), ",".join(job.needs), events))
+        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        if self.skipped_workflows:
+            lines.append(f"(not triggered by {self.event_name}: {', '.join(self.skipped_workflows)})")
+        return "\n".join(lines)
+
+    def plan_text(self) -> str:
+        lines: list[str] = []
+        for wf in self.workflows:
+            needs = {key: list(job.needs) for key, job in wf.jobs.items()}
+            order = graph.select(needs, self.jobs) if self.jobs else graph.validate(needs)
+            lines.append(f"workflow {wf.path} on {self.event_name}")
+            for key in order:
+                job = wf.jobs[key]
+                after = f" (needs {', '.join(job.needs)})" if job.needs else ""
+                lines.append(f"  job {key}{after}")
+                for step in job.steps:
+                    what = f"uses {step.uses}" if step.uses else "run"
+                    lines.append(f"    step {step.context_id}: {what}")
+        if not lines:
+            lines.append(f"no workflow is triggered by {self.event_name}")
+        return "\n".join(lines)
+
+    # -- running ------------------------------------------------------------------------------
+
+    def execute(self) -> int:
+        return asyncio.run(self._execute())
+
+    async def _execute(self) -> int:
+        from github_runner.engine.contexts import local_github_context
+        from github_runner.engine.events import MultiReporter
+        from github_runner.engine.plan import RunnerInfo
+        from github_runner.engine.reporters.terminal import TerminalReporter
+        from github_runner.engine.run import RunOptions, WorkflowRun
+        from github_runner.executors import ExecutorError, get_executor
+        from github_runner.secrets.masker import Masker
+
+        masker = Masker()
+        for name, value in self.secrets.items():
+            if value:
+                masker.add(value, source=f"secret {name}")
+        reporter = MultiReporter(TerminalReporter(show_debug=self.debug))
+        json_reporter = None
+        if self.json_file is not None:
+            from github_runner.engine.reporters.jsonl import JsonlReporter
+
+            json_reporter = JsonlReporter(self.json_file)
+            reporter.add(json_reporter)
+        try:
+            executor = get_executor(self.executor, **_executor_settings(self.executor))
+        except ExecutorError as exc:
+            print(f"error: executor {self.executor}: {exc}", file=sys.stderr)
+            return 1
+        cancel = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        interrupts = 0
+
+        def on_sigint() -> None:
+            nonlocal interrupts
+            interrupts += 1
+            cancel.set()
+            print("\nCancelling (Ctrl-C again to stop waiting for clean-up)...", file=sys.stderr)
+            if interrupts > 1:
+                for task in asyncio.all_tasks(loop):
+                    task.cancel()
+
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+        loop.add_signal_handler(signal.SIGTERM, on_sigint)
+        work_root = Path(os.environ.get("GITHUB_RUNNER_WORK", "/tmp")) / f"github-runner-{os.getpid()}"
+        result = "success"
+        try:
+            for wf in self.workflows:
+                declared = wf.inputs(self.event_name)
+                inputs, event_inputs = localinputs.workflow_inputs(declared, self.inputs, self.event)
+                event = dict(self.event)
+                if self.event_name in ("workflow_dispatch",) and (event_inputs or "inputs" in event):
+                    event["inputs"] = {**(event.get("inputs") or {}), **event_inputs}
+                github = local_github_context(
+                    repo=self.repo,
+                    event_name=self.event_name,
+                    event=event,
+                    workflow_name=str(wf.name or _rel(wf.path, self.repo)),
+                    workflow_file=_rel(wf.path, self.repo),
+                )
+                options = RunOptions(
+                    event_name=self.event_name,
+                    github=github,
+                    secrets=self.secrets,
+                    vars=self.vars,
+                    inputs=inputs,
+                    env=self.env,
+                    jobs=[j for j in self.jobs if j in wf.jobs],
+                    matrix_filter=self.matrix_filter,
+                    concurrency=self.concurrency,
+                    debug=self.debug,
+                )
+                runner = RunnerInfo(work_root=work_root, workspace=self.repo)
+                run = WorkflowRun(
+                    wf, options, executor=executor, reporter=reporter, masker=masker,
+                    runner=runner, cancel=cancel,
+                )
+                outcome = await run.run()
+                if outcome.result == "failure" or (outcome.result == "cancelled" and result == "success"):
+                    result = outcome.result
+                if cancel.is_set():
+                    result = "cancelled" if result != "failure" else result
+                    break
+        except asyncio.CancelledError:
+            result = "cancelled"
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+            loop.remove_signal_handler(signal.SIGTERM)
+            if json_reporter is not None:
+                json_reporter.close()
+            import shutil
+
+            shutil.rmtree(work_root, ignore_errors=True)
+        if not self.workflows:
+            print(f"no workflow is triggered by {self.event_name}", file=sys.stderr)
+        return {"success": 0, "cancelled": 130}.get(result, 1)
+
+
+def _executor_settings(name: str) -> dict[str, Any]:
+    # Local mode trusts its own user: run steps as the invoking user, root included.
+    if name == "shell":
+        return {"allow_root": True}
+    return {}
+
+
+def _rel(path: str, repo: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(repo))
+    except ValueError:
+        return path
+
+
+def _load(path: Path, repo: Path) -> Workflow:
+    from github_runner.engine.workflow import load_workflow
+
+    return load_workflow(path)
+
+
+def _default_event(workflows: list[Workflow]) -> str:
+    """`push`, unless every workflow is triggered by exactly one and the same other event."""
+    events = {tuple(w.on) for w in workflows}
+    if len(events) == 1:
+        only = next(iter(events))
+        if len(only) == 1:
+            return only[0]
+    return DEFAULT_EVENT
+
+
+def _one_line(errors: list[str]) -> str:
+    if not errors:
+        return "invalid workflow"
+    extra = f" (and {len(errors) - 1} more error(s))" if len(errors) > 1 else ""
+    return errors[0] + extra

@@ -1,0 +1,33 @@
+"""`--json FILE`: one JSON object per engine event, for tools and tests.
+
+Each line is the event's dataclass fields plus `"type"` (the event class name). Lines are
+flushed as they are written so a `tail -f` or a crashed run still has everything up to the end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import IO
+
+from github_runner.engine.events import Event
+
+
+class JsonlReporter:
+    def __init__(self, target: Path | IO[str]) -> None:
+        if isinstance(target, Path):
+            self._file: IO[str] = target.open("w", encoding="utf-8")
+            self._owned = True
+        else:
+            self._file = target
+            self._owned = False
+
+    async def emit(self, event: Event) -> None:
+        record = {"type": type(event).__name__, **dataclasses.asdict(event)}
+        self._file.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._owned:
+            self._file.close()

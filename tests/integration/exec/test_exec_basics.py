@@ -1,0 +1,146 @@
+"""`github-runner exec` end to end: real subprocess steps through the shell executor."""
+
+from __future__ import annotations
+
+import json
+
+
+def test_needs_matrix_outputs_env_precedence(repo) -> None:
+    repo.workflow(
+        """
+        on: push
+        env: {LEVEL: workflow, W: w}
+        jobs:
+          first:
+            runs-on: ubuntu-latest
+            env: {LEVEL: job}
+            outputs:
+              value: ${{ steps.produce.outputs.value }}
+            steps:
+              - id: produce
+                run: |
+                  echo "level=$LEVEL w=$W"
+                  echo "value=forty-two" >> "$GITHUB_OUTPUT"
+              - run: echo "step level=$LEVEL"
+                env: {LEVEL: step}
+          second:
+            needs: first
+            runs-on: ubuntu-latest
+            strategy:
+              matrix:
+                n: [1, 2]
+            steps:
+              - run: echo "got ${{ needs.first.outputs.value }} n=${{ matrix.n }} of ${{ strategy.job-total }}"
+        """
+    )
+    r = repo.exec("--json", str(repo.root / "events.jsonl"))
+    assert r.code == 0, r.out + r.err
+    assert "level=job w=w" in r.out
+    assert "step level=step" in r.out
+    assert "got forty-two n=1 of 2" in r.out and "got forty-two n=2 of 2" in r.out
+    events = [json.loads(line) for line in (repo.root / "events.jsonl").read_text().splitlines()]
+    finished = {e["job_id"]: e["result"] for e in events if e["type"] == "JobFinished"}
+    assert finished == {"first": "success", "second (1)": "success", "second (2)": "success"}
+    assert events[-1]["type"] == "RunFinished" and events[-1]["result"] == "success"
+
+
+def test_failure_continue_on_error_and_status_functions(repo) -> None:
+    repo.workflow(
+        """
+        on: push
+        jobs:
+          j:
+            runs-on: ubuntu-latest
+            steps:
+              - id: soft
+                run: exit 3
+                continue-on-error: true
+              - run: echo "soft=${{ steps.soft.outcome }}/${{ steps.soft.conclusion }}"
+              - run: exit 1
+              - run: echo should-not-run
+              - if: failure()
+                run: echo on-failure
+              - if: always()
+                run: echo always-ran
+        """
+    )
+    r = repo.exec()
+    assert r.code == 1
+    assert "soft=failure/success" in r.out
+    assert "should-not-run" not in r.out.replace("Run echo should-not-run", "")
+    assert "on-failure" in r.out and "always-ran" in r.out
+    assert "Process completed with exit code 1." in r.out
+
+
+def test_secrets_are_masked_and_outputs_with_secrets_dropped(repo) -> None:
+    repo.workflow(
+        """
+        on: push
+        jobs:
+          j:
+            runs-on: ubuntu-latest
+            outputs:
+              leak: ${{ steps.s.outputs.v }}
+            steps:
+              - id: s
+                run: |
+                  echo "plain ${{ secrets.TOKEN }}"
+                  echo "v=${{ secrets.TOKEN }}" >> "$GITHUB_OUTPUT"
+                  echo "::add-mask::runtime-mask-value"
+                  echo "later runtime-mask-value"
+        """
+    )
+    r = repo.exec("-s", "TOKEN=s3cr3t-value-123", "--json", str(repo.root / "e.jsonl"))
+    assert r.code == 0, r.out + r.err
+    text = r.out + (repo.root / "e.jsonl").read_text()
+    assert "s3cr3t-value-123" not in text
+    assert "runtime-mask-value" not in text
+    assert "plain ***" in r.out and "later ***" in r.out
+    assert "Skip output 'leak' since it may contain secret." in r.out
+
+
+def test_bad_input_is_one_line_exit_2(repo) -> None:
+    repo.workflow("on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: echo hi\n      bad: [\n")
+    r = repo.exec()
+    assert r.code == 2
+    assert "Traceback" not in r.err and "Line:" in r.err and len(r.err.strip().splitlines()) == 1
+    repo.workflow(
+        """
+        on: push
+        jobs:
+          a: {needs: b, runs-on: x, steps: [{run: echo a}]}
+          b: {needs: a, runs-on: x, steps: [{run: echo b}]}
+        """
+    )
+    r = repo.exec()
+    assert r.code == 2 and "Traceback" not in r.err and r.out == ""
+    ok = """
+        on: push
+        jobs:
+          a: {runs-on: x, steps: [{run: echo a}]}
+        """
+    repo.workflow(ok)
+    for flags, needle in (
+        (["--matrix", "nocolon"], "--matrix"),
+        (["--input", "novalue"], "--input"),
+        (["-j", "nope"], "-j/--job"),
+        (["-s", "=x"], "-s/--secret"),
+    ):
+        r = repo.exec(*flags)
+        assert r.code == 2 and needle in r.err and "Traceback" not in r.err, (flags, r.err)
+
+
+def test_missing_local_action_is_bad_input(repo) -> None:
+    repo.workflow(
+        """
+        on: push
+        jobs:
+          a:
+            runs-on: x
+            steps:
+              - uses: ./no/such/action
+        """
+    )
+    r = repo.exec()
+    assert r.code == 2 and "ci.yml (Line: 7" in r.err and "no/such/action" in r.err
+    assert "Traceback" not in r.err
