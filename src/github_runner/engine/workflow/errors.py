@@ -40,13 +40,20 @@ class ErrorList:
 
     MAX_ERRORS = 10
 
-    def __init__(self, file: str, max_errors: int = MAX_ERRORS) -> None:
+    def __init__(self, file: str, max_errors: int = MAX_ERRORS, max_message_length: int = 0) -> None:
         self.file = file
         self.max_errors = max_errors
+        self.max_message_length = max_message_length
         self.items: list[str] = []
 
-    def add(self, pos: Pos | None, text: str) -> None:
-        msg = pos.message(text) if pos is not None else f"{self.file}: {text}"
+    def add(self, pos: Pos | None, text: str, *, bare: bool = False) -> None:
+        """`bare`: GitHub prints some run-level limits without any file prefix."""
+        if bare:
+            msg = text
+        else:
+            msg = pos.message(text) if pos is not None else f"{self.file}: {text}"
+        if self.max_message_length and len(msg) > self.max_message_length:
+            msg = msg[: self.max_message_length] + "[...]"
         if msg not in self.items and len(self.items) < self.max_errors:
             self.items.append(msg)
 

@@ -1,0 +1,227 @@
+"""Loading real workflow files from disk into the model, and GitHub-style errors for bad ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from github_runner.engine.workflow import WorkflowError, load_workflow, load_workflows
+from github_runner.engine.workflow.loader import ReaderOptions, parse_workflow
+
+CI = """\
+name: CI
+on:
+  push:
+    branches: [main]
+  workflow_dispatch:
+    inputs:
+      level:
+        type: choice
+        options: [a, b]
+        default: a
+env:
+  GLOBAL: "1"
+defaults:
+  run:
+    shell: bash
+jobs:
+  build:
+    name: Build ${{ matrix.os }}
+    runs-on: ${{ matrix.os }}
+    timeout-minutes: 5
+    strategy:
+      fail-fast: false
+      max-parallel: 2
+      matrix:
+        os: [linux, mac]
+        include:
+          - os: linux
+            extra: yes
+    outputs:
+      out: ${{ steps.one.outputs.value }}
+    egress:
+      mode: enforce
+      allow: [github.com, "*.pythonhosted.org:443"]
+    steps:
+      - id: one
+        run: echo "value=1" >> "$GITHUB_OUTPUT"
+        env:
+          STEP: x
+      - uses: actions/checkout@v4
+        with:
+          fetch-depth: 0
+      - run: echo two
+        if: github.ref == 'refs/heads/main'
+        working-directory: sub
+        continue-on-error: true
+      - run: echo three
+  test:
+    needs: build
+    if: ${{ always() }}
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo test
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    wf_dir = tmp_path / ".github" / "workflows"
+    wf_dir.mkdir(parents=True, exist_ok=True)
+    path = wf_dir / name
+    path.write_text(text)
+    return path
+
+
+def test_model_from_file(tmp_path: Path) -> None:
+    wf = load_workflow(write(tmp_path, "ci.yml", CI))
+    assert wf.name == "CI"
+    assert list(wf.on) == ["push", "workflow_dispatch"]
+    assert wf.on["push"] == {"branches": ["main"]}
+    assert wf.inputs("workflow_dispatch")["level"]["options"] == ["a", "b"]
+    assert wf.env == {"GLOBAL": "1"}
+    assert wf.defaults == {"run": {"shell": "bash"}}
+    assert list(wf.jobs) == ["build", "test"]
+
+    build = wf.jobs["build"]
+    assert build.name == "Build ${{ matrix.os }}"
+    assert build.runs_on == "${{ matrix.os }}"
+    assert build.timeout_minutes == 5
+    assert build.strategy is not None
+    assert build.strategy.fail_fast is False and build.strategy.max_parallel == 2
+    assert build.strategy.matrix["include"] == [{"os": "linux", "extra": "yes"}]
+    assert build.outputs == {"out": "${{ steps.one.outputs.value }}"}
+    assert build.egress == {"mode": "enforce", "allow": ["github.com", "*.pythonhosted.org:443"]}
+    assert build.condition == "success()"
+
+    one, checkout, two, three = build.steps
+    assert (one.id, one.context_id, one.env) == ("one", "one", {"STEP": "x"})
+    assert (checkout.id, checkout.context_id, checkout.with_) == (None, "__actions_checkout", {"fetch-depth": "0"})
+    assert (two.context_id, three.context_id) == ("__run", "__run_2")
+    assert two.condition == "success() && (github.ref == 'refs/heads/main')"
+    assert two.working_directory == "sub" and two.continue_on_error is True
+    assert (two.line, two.col) == (42, 9)
+    assert str(build.where("timeout-minutes")).endswith("ci.yml (Line: 20, Col: 22)")
+
+    test = wf.jobs["test"]
+    assert test.needs == ["build"]
+    assert test.condition == "always()"
+
+
+def test_all_errors_at_once_with_positions(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "bad.yml",
+        "on: push\n"
+        "jobs:\n"
+        "  a:\n"
+        "    runs-on: ${{ secrets.X }}\n"
+        "    bogus: 1\n"
+        "    steps:\n"
+        "      - run: echo\n"
+        "  b:\n"
+        "    steps:\n"
+        "      - run: echo\n",
+    )
+    with pytest.raises(WorkflowError) as info:
+        load_workflow(path)
+    errors = info.value.errors
+    assert f"{path} (Line: 4, Col: 14): Unrecognized named-value: 'secrets'. Located at position 1 within expression: secrets.X" in errors
+    assert f"{path} (Line: 5, Col: 5): Unexpected value 'bogus'" in errors
+    assert f"{path} (Line: 9, Col: 5): Required property is missing: runs-on" in errors
+
+
+def test_needs_cycle_and_step_id_errors() -> None:
+    text = (
+        "on: push\n"
+        "jobs:\n"
+        "  start:\n"
+        "    runs-on: x\n"
+        "    steps: [{run: a}]\n"
+        "  a:\n"
+        "    needs: [b]\n"
+        "    runs-on: x\n"
+        "    steps:\n"
+        "      - {id: s, run: a}\n"
+        "      - {id: S, run: a}\n"
+        "  b:\n"
+        "    needs: a\n"
+        "    runs-on: x\n"
+        "    steps: [{run: a}]\n"
+    )
+    with pytest.raises(WorkflowError) as info:
+        parse_workflow("w.yml", text)
+    assert info.value.errors == [
+        "w.yml (Line: 11, Col: 14): The identifier 'S' may not be used more than once within the same scope.",
+        "w.yml (Line: 7, Col: 13): Job 'a' depends on job 'b' which creates a cycle in the dependency graph.",
+        "w.yml (Line: 13, Col: 12): Job 'b' depends on job 'a' which creates a cycle in the dependency graph.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("on: push\njobs:\n  a: &x\n    runs-on: x\n", "w.yml: Anchors are not currently supported. Remove the anchor 'x'"),
+        ("on: [push\n", "w.yml (Line: 2, Col: 1): "),
+        ("on: push\njobs:\n  a:\n    runs-on: !!int x\n", "w.yml: The value 'x' on line 4 and column 14 is invalid for the type 'tag:yaml.org,2002:int'"),
+        ("", "w.yml: The workflow file is empty"),
+    ],
+)
+def test_yaml_level_errors(text: str, message: str) -> None:
+    with pytest.raises(WorkflowError) as info:
+        parse_workflow("w.yml", text)
+    assert any(e.startswith(message) for e in info.value.errors), info.value.errors
+
+
+def test_yaml_12_keeps_on_and_yes_as_strings() -> None:
+    wf = parse_workflow(
+        "w.yml",
+        "on: push\nenv:\n  A: yes\n  B: 0o17\n  C: 1_000\n  D: '1'\njobs:\n  j:\n    runs-on: x\n    steps: [{run: a}]\n",
+    )
+    assert wf.on == {"push": {}}
+    assert wf.env == {"A": "yes", "B": "15", "C": "1_000", "D": "1"}
+
+
+def test_egress_only_on_normal_jobs() -> None:
+    bad = (
+        "on: push\njobs:\n  j:\n    runs-on: x\n    egress: {mode: open}\n    steps: [{run: a}]\n"
+        "  k:\n    uses: ./.github/workflows/other.yml\n    egress: {mode: audit}\n"
+    )
+    with pytest.raises(WorkflowError) as info:
+        parse_workflow("w.yml", bad, ReaderOptions(skip_reusable_workflows=True))
+    assert "w.yml (Line: 5, Col: 20): Unexpected value 'open'" in info.value.errors
+    assert any("Unexpected value 'egress'" in e for e in info.value.errors)
+
+
+def test_local_reusable_workflow_is_loaded(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "called.yml",
+        "on:\n  workflow_call:\n    inputs:\n      who: {type: string, required: true}\n"
+        "jobs:\n  inner:\n    runs-on: x\n    steps: [{run: echo}]\n",
+    )
+    caller = write(
+        tmp_path,
+        "caller.yml",
+        "on: push\njobs:\n  call:\n    uses: ./.github/workflows/called.yml\n    with: {who: me}\n",
+    )
+    wf = load_workflow(caller)
+    call = wf.jobs["call"]
+    assert call.is_reusable_call and call.with_ == {"who": "me"}
+    assert call.called is not None and list(call.called.jobs) == ["inner"]
+
+    missing = write(tmp_path, "missing.yml", "on: push\njobs:\n  call:\n    uses: ./.github/workflows/called.yml\n")
+    with pytest.raises(WorkflowError) as info:
+        load_workflow(missing)
+    assert info.value.errors == [f"{missing} (Line: 4, Col: 11): Input who is required, but not provided while calling."]
+
+
+def test_load_workflows_collects_every_file(tmp_path: Path) -> None:
+    write(tmp_path, "a.yml", "on: push\njobs:\n  j:\n    runs-on: x\n    steps: [{run: a}]\n")
+    write(tmp_path, "b.yaml", "on: push\njobs:\n  j:\n    runs-on: x\n    steps: [{run: a}]\n")
+    workflows = load_workflows(tmp_path / ".github" / "workflows")
+    assert [Path(w.path).name for w in workflows] == ["a.yml", "b.yaml"]
+    write(tmp_path, "c.yml", "on: push\n")
+    with pytest.raises(WorkflowError) as info:
+        load_workflows(tmp_path / ".github" / "workflows")
+    assert info.value.errors == [f"{tmp_path / '.github/workflows/c.yml'} (Line: 1, Col: 1): Required property is missing: jobs"]
