@@ -59,7 +59,8 @@ def read_tree(
         errors.add(exc.pos, exc.message)
         return None
     if tree is None:
-        errors.add(None, "The workflow file is empty")  # GitHub: nothing to run
+        kind = "workflow" if root.startswith("workflow") else "action manifest"
+        errors.add(None, f"The {kind} file is empty")
         return None
     schema = load_schema("workflow" if root.startswith("workflow") else "action")
     validator = TemplateValidator(schema, errors, background_steps=options.background_steps)
