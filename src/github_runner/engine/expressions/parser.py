@@ -8,10 +8,11 @@ pass; this module only adds the end-of-expression, length and depth checks.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import replace
 from functools import lru_cache
 
 from .errors import ExpressionError
-from .functions import BUILTINS, FunctionSpec
+from .functions import BUILTINS, UNLIMITED, FunctionSpec
 from .lexer import T, Token, position, tokenize
 from .nodes import And, Call, Compare, Index, Literal, NamedValue, Node, Not, Or, Wildcard, depth
 from .values import fold
@@ -47,9 +48,35 @@ def _precedence(tok: Token) -> int:
     return _PRECEDENCE.get(tok.kind, 0)
 
 
-def _spec_name(name: str) -> str:
-    """Accept schema spellings such as `hashFiles(1,255)` as well as bare names."""
-    return name.split("(", 1)[0].strip()
+FunctionKey = tuple[str, int | None, int | None]
+
+
+def _spec_key(entry: str) -> FunctionKey:
+    """`name` or the schema's `name(min,max)` (MAX = unlimited) -> (folded name, min, max)."""
+    name, paren, rest = entry.partition("(")
+    if not paren:
+        return fold(name.strip()), None, None
+    low, _, high = rest.rstrip(")").partition(",")
+    try:
+        lo = int(low)
+        hi = UNLIMITED if high.strip().upper() == "MAX" else int(high)
+    except ValueError:
+        return fold(name.strip()), None, None
+    return fold(name.strip()), lo, hi
+
+
+def _function_table(keys: frozenset[FunctionKey] | None) -> Mapping[str, FunctionSpec]:
+    if keys is None:
+        return BUILTINS
+    table: dict[str, FunctionSpec] = {}
+    for name, lo, hi in keys:
+        spec = BUILTINS.get(name)
+        if spec is None:
+            continue
+        if lo is not None and hi is not None:
+            spec = replace(spec, min_args=lo, max_args=hi)
+        table[name] = spec
+    return table
 
 
 class _Checker:
@@ -183,10 +210,10 @@ def _check_end(expr: str, tokens: list[Token], unclosed: list[Token]) -> None:
 
 
 @lru_cache(maxsize=4096)
-def _parse_cached(expr: str, named_values: frozenset[str] | None, functions: frozenset[str] | None) -> Node:
+def _parse_cached(expr: str, named_values: frozenset[str] | None, functions: frozenset[FunctionKey] | None) -> Node:
     if len(expr) > MAX_LENGTH:
         raise ExpressionError("parsing", f"Exceeded max expression length {MAX_LENGTH}")
-    table = BUILTINS if functions is None else {k: v for k, v in BUILTINS.items() if k in functions}
+    table = _function_table(functions)
     tokens, unclosed = tokenize(expr, _Checker(expr, named_values, table))
     if not tokens:
         return EmptyExpression()
@@ -206,9 +233,10 @@ def parse(
     """Parse the text inside `${{ }}` into a tree (cached; trees are immutable once built).
 
     `named_values`/`functions` restrict what the text may use (None: anything known); names
-    compare case-insensitively and function entries may carry the schema's `(min,max)` suffix.
+    compare case-insensitively. A function entry may carry the schema's `(min,max)` suffix
+    (`success(0,MAX)` at job level), which then replaces the built-in arity.
     Raises ExpressionError with kind `lexing` or `parsing`.
     """
     nv = None if named_values is None else frozenset(fold(n) for n in named_values)
-    fn = None if functions is None else frozenset(fold(_spec_name(f)) for f in functions)
+    fn = None if functions is None else frozenset(_spec_key(f) for f in functions)
     return _parse_cached(text, nv, fn)
