@@ -175,6 +175,34 @@ class Cgroup:
                         await asyncio.sleep(0.01)
 
 
+def job_cgroup(job_id: str, limits: Limits) -> Cgroup:
+    """The job's node, named `<job>@<runner pid>` so a sweep can tell orphans from live jobs."""
+    return Cgroup(f"{job_id}@{os.getpid()}").create(limits)
+
+
+def owner_alive(name: str) -> bool:
+    _, _, pid = name.rpartition("@")
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+async def sweep_orphans() -> list[str]:
+    """Kill and remove job cgroups whose runner process is gone (a killed worker's leftovers)."""
+    removed: list[str] = []
+    for name in sorted({p.name for p in leftovers()}):
+        if not owner_alive(name):
+            await Cgroup(name).remove()
+            removed.append(name)
+    return removed
+
+
 def leftovers() -> list[Path]:
     """Every job cgroup left on this host (tests and `doctor` assert this is empty)."""
     out: list[Path] = []

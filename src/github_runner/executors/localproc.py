@@ -68,6 +68,7 @@ class LocalProcess:
         stdin: bytes | None = None,
         cgroup: Cgroup | None = None,
         pass_fds: Sequence[int] = (),
+        clear_groups: bool = False,
     ) -> "LocalProcess":
         loop = asyncio.get_running_loop()
         fds = cgroup.open_procs() if cgroup is not None else []
@@ -83,6 +84,7 @@ class LocalProcess:
                 start_new_session=True,
                 preexec_fn=_join_cgroup(fds) if fds else None,
                 pass_fds=tuple(pass_fds),
+                extra_groups=[] if clear_groups else None,
             )
         finally:
             for fd in fds:

@@ -192,7 +192,7 @@ class ShellExecutor:
         cg: Cgroup | None = None
         why = cgroups.available()
         if why is None:
-            cg = Cgroup(spec.job_id).create(limits)
+            cg = cgroups.job_cgroup(spec.job_id, limits)
         elif is_set(limits):
             raise ExecutorError(f"shell executor: limits {limits} are set but cannot be enforced: {why}")
         if self.user.switch:

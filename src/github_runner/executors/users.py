@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from github_runner.executors.base import ExecutorError
 
+DEFAULT_JOB_USER = "ghr-job"  # what root drops to when no `user` is configured (sandbox)
+
 
 @dataclass(frozen=True)
 class JobUser:

@@ -146,7 +146,7 @@ def test_close_kills_escaped_processes_and_removes_cgroup(make_spec: Callable[..
         await sb.close()
         await sb.close()  # idempotent
         assert live_pids_matching(f"sleep {tag}") == []
-        assert not any(p.name == spec.job_id for p in cgroups.leftovers())
+        assert not any(p.name.startswith(spec.job_id) for p in cgroups.leftovers())
 
     asyncio.run(go())
 
@@ -173,3 +173,32 @@ def test_containers_refused_clearly(make_spec: Callable[..., JobSpec]) -> None:
 
     with pytest.raises(ExecutorError, match="docker or gvisor"):
         asyncio.run(ShellExecutor(user=JOB_USER).prepare(make_spec(container=ContainerSpec(image="x"))))
+
+
+def test_escape_attempts_shell_blocks_what_a_uid_can(make_spec: Callable[..., JobSpec]) -> None:
+    """The weakest boundary: the uid, no caps and no_new_privs hold; visibility does not."""
+    from tests.integration.executors.escapes import ESCAPE_SCRIPT, parse
+
+    _need_root_and_user()
+    d = Path(tempfile.mkdtemp(prefix="ghr-state-"))
+    try:
+        os.chmod(d, 0o755)
+        (d / ".credentials").write_text("x")
+        os.chmod(d / ".credentials", 0o600)
+        shutil.copy("/bin/busybox", d / "suid-bb")
+        os.chmod(d / "suid-bb", 0o4755)
+
+        async def go() -> str:
+            ex = ShellExecutor(user=JOB_USER)
+            other = make_spec()
+            (other.workspace / "secret.txt").write_text("other job")
+            async with await ex.prepare(other), await ex.prepare(make_spec()) as sb:
+                env = {**ENV, "STATE_FILE": str(d / ".credentials"), "RUNNER_PID": str(os.getpid()),
+                       "OTHER_FILE": str(other.workspace / "secret.txt"), "SUID_BB": str(d / "suid-bb")}
+                return (await _run(sb, ESCAPE_SCRIPT, env=env))[1]
+
+        got = parse(asyncio.run(go()))
+        weak = {"see-host-processes", "read-other-workspace", "new-userns"}  # documented
+        assert {k for k, v in got.items() if v == "ESCAPED"} == weak
+    finally:
+        shutil.rmtree(d)

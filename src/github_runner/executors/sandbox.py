@@ -1,0 +1,289 @@
+"""The sandbox executor: each job in fresh namespaces, no daemon needed (recommended on Linux).
+
+One job = one long-lived bubblewrap "init" (`sleep infinity` behind bwrap's pid-1 reaper) that
+owns the job's user, pid, mount, ipc, uts and cgroup namespaces; every step is entered into them
+with `nsenter`, so background processes, `/tmp` and `$HOME` persist across steps as on GitHub,
+and killing the init (or the runner dying: `--die-with-parent`) takes the whole pid namespace down.
+
+Filesystem: only system directories are shown, read-only (`/usr`, `/etc`, `/opt`...), plus tmpfs
+`/tmp`, `/run`, `/var`, `/home`, a private `/dev` and `/proc`, and this job's own work dir (the
+only writable host path). The runner's state dir and other jobs' work dirs are simply not there.
+
+Network: when the runner is root the netns is made by root *before* dropping privileges, so it
+belongs to the initial user namespace and the job (root of nothing) cannot reconfigure it; it has
+only `lo` until `JobSpec.network.attach()` links it to the egress gateway. A non-root runner can
+only give bwrap's own `--unshare-net` (loopback, owned by the job's user namespace).
+
+Limits and the kill-everything list come from the job's cgroup v1 tree (root only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from github_runner.executors import cgroups
+from github_runner.executors.base import ExecutorError, JobSpec, Limits, Process
+from github_runner.executors.cgroups import Cgroup
+from github_runner.executors.envfilter import EnvFilter
+from github_runner.executors.limits import is_set, merge, parse_limits
+from github_runner.executors.localproc import LocalProcess
+from github_runner.executors.shell import chown_tree
+from github_runner.executors.users import DEFAULT_JOB_USER, JobUser, resolve_user
+
+TOOLS = {
+    "bwrap": "bubblewrap",
+    "nsenter": "util-linux",
+    "setpriv": "util-linux",
+    "unshare": "util-linux",
+    "ip": "iproute2",
+    "env": "coreutils",
+    "sleep": "coreutils",
+}
+SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "opt")
+TMPFS_DIRS = ("/tmp", "/run", "/var", "/home")
+DEFAULT_HIDDEN = ("/etc/github-runner", "/etc/docker", "/etc/sudoers.d", "/opt/github-runner")
+STARTUP_TIMEOUT = 10.0
+READY = "ghr-sandbox-ready"
+
+
+def missing_tools(names: Iterable[str]) -> list[str]:
+    return [f"{n} not found: install {TOOLS[n]}" for n in names if shutil.which(n) is None]
+
+
+def root_view() -> list[str]:
+    """bwrap arguments for the read-only system part of `/` (symlinks kept, e.g. merged /usr)."""
+    args: list[str] = []
+    for name in SYSTEM_DIRS:
+        p = Path("/", name)
+        if p.is_symlink():
+            args += ["--symlink", os.readlink(p), str(p)]
+        elif p.is_dir():
+            args += ["--ro-bind", str(p), str(p)]
+    return args
+
+
+class SandboxJob:
+    name = "sandbox"
+
+    def __init__(self, spec: JobSpec, user: JobUser, envfilter: EnvFilter, cgroup: Cgroup | None) -> None:
+        self.spec = spec
+        self.user = user
+        self.envfilter = envfilter
+        self.cgroup = cgroup
+        self.init: LocalProcess | None = None
+        self.init_pid: int | None = None  # host pid of the namespace holder, for nsenter
+        self.procs: list[LocalProcess] = []
+        self._steps = 0
+        self._attached = False
+        self._closed = False
+
+    def to_job_path(self, host_path: Path) -> str:
+        return str(host_path)  # the work dir is bound at its own path
+
+    @property
+    def netns_path(self) -> Path:
+        return Path(f"/proc/{self.init_pid}/ns/net")
+
+    def bwrap_argv(self, hidden: Iterable[str], ro_binds: Iterable[str], info_fd: int, own_net: bool) -> list[str]:
+        u = self.user
+        argv = [
+            "bwrap",
+            "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup",
+            *(["--unshare-net"] if own_net else []),
+            "--disable-userns", "--die-with-parent", "--new-session",
+            "--info-fd", str(info_fd),
+            "--hostname", "job",
+            *root_view(),
+            "--dev", "/dev", "--proc", "/proc",
+        ]
+        for d in TMPFS_DIRS:
+            argv += ["--tmpfs", d]
+        argv += ["--dir", "/var/tmp", "--chmod", "1777", "/var/tmp", "--dir", u.home]
+        for h in hidden:  # blank them: an empty tmpfs over a dir, /dev/null over a file
+            if Path(h).is_dir():
+                argv += ["--tmpfs", h]
+            elif Path(h).exists():
+                argv += ["--ro-bind", "/dev/null", h]
+        for r in ro_binds:
+            argv += ["--ro-bind-try", r, r]
+        binds = {self.spec.work_dir, self.spec.workspace, self.spec.temp, self.spec.tool_cache}
+        for b in sorted(binds, key=lambda p: len(p.parts)):
+            if b.exists() and not any(b != o and b.is_relative_to(o) for o in binds):
+                argv += ["--bind", str(b), str(b)]
+        # the readiness line: bwrap writes --info-fd before the child has written its id maps and
+        # pivoted, so a step entered on the info alone can race ("setgid failed")
+        return [*argv, "--", "sh", "-c", f"echo {READY}; exec sleep infinity"]
+
+    async def start(self, hidden: Iterable[str], ro_binds: Iterable[str]) -> None:
+        r, w = os.pipe()
+        root = os.geteuid() == 0
+        inner = self.bwrap_argv(hidden, ro_binds, w, own_net=not root)
+        if root:
+            drop = self.user.setpriv_prefix()
+            argv = ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *drop, *inner]
+        else:
+            argv = inner
+        try:
+            self.init = await LocalProcess.start(
+                argv, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, cwd="/", cgroup=self.cgroup,
+                pass_fds=(w,), clear_groups=root and self.user.switch,
+            )
+        finally:
+            os.close(w)
+        try:
+            info = await asyncio.wait_for(asyncio.to_thread(_read_all, r), STARTUP_TIMEOUT)
+        finally:
+            os.close(r)
+        first = b""
+        async for chunk in self.init.output():
+            first += chunk
+            if b"\n" in first:
+                break
+        if not info or first.strip() != READY.encode():
+            rc = await asyncio.wait_for(self.init.wait(), STARTUP_TIMEOUT)
+            out = first.decode(errors="replace").strip()
+            raise ExecutorError(f"sandbox executor: bubblewrap failed to start the job (rc {rc}): {out}")
+        self.init_pid = int(json.loads(info)["child-pid"])
+        if self.spec.network is not None:
+            await self.spec.network.attach(self.netns_path)
+            self._attached = True
+
+    def job_env(self, env: Mapping[str, str]) -> dict[str, str]:
+        out = self.envfilter.apply(env)
+        for var, mine, theirs in (
+            ("HOME", os.environ.get("HOME"), self.user.home),
+            ("USER", os.environ.get("USER"), self.user.name),
+            ("LOGNAME", os.environ.get("LOGNAME"), self.user.name),
+        ):
+            if var not in out or out[var] == mine:
+                out[var] = theirs
+        return out
+
+    def step_argv(self, argv: Sequence[str], cwd: str) -> list[str]:
+        u = self.user
+        return [
+            "nsenter", "-t", str(self.init_pid), "-U", "-p", "-m", "-i", "-u", "-C", "-n",
+            "-S", str(u.uid), "-G", str(u.gid), "-r", "-w", "--",
+            "/usr/bin/env", "-C", cwd, "/usr/bin/setpriv", "--no-new-privs", "--", *argv,
+        ]
+
+    async def run(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        cwd: str,
+        stdin: bytes | None = None,
+        container: str | None = None,
+    ) -> Process:
+        if self._closed or self.init is None or self.init.returncode is not None:
+            raise ExecutorError("sandbox executor: the job's sandbox is not running (closed or died)")
+        if container is not None:
+            raise ExecutorError(f"sandbox executor cannot run in container {container!r}: use docker or gvisor")
+        if not argv:
+            raise ExecutorError("sandbox executor: empty command")
+        self._steps += 1
+        step_cg = self.cgroup.child(f"s{self._steps}") if self.cgroup is not None else None
+        proc = await LocalProcess.start(
+            self.step_argv(argv, cwd), env=self.job_env(env), cwd="/", stdin=stdin, cgroup=step_cg,
+            clear_groups=os.geteuid() == 0,
+        )
+        self.procs.append(proc)
+        return proc
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self.cgroup is not None:
+                await self.cgroup.kill_all()
+            if self.init is not None:
+                await self.init.kill()  # pid 1 of the job's pid namespace: takes the rest with it
+            for p in self.procs:
+                await p.kill()
+        finally:
+            try:
+                if self._attached and self.spec.network is not None:
+                    await self.spec.network.detach()
+            finally:
+                if self.cgroup is not None:
+                    await self.cgroup.remove()
+
+    async def __aenter__(self) -> "SandboxJob":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 4096):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class SandboxExecutor:
+    """Settings: `user` (root default: ghr-job), `env_denylist`, `limits`, `hidden_paths`
+    (host paths blanked even inside the shown system dirs), `state_dir` (the runner's, also
+    blanked), `ro_binds` (extra host paths shown read-only, e.g. a shared tool cache)."""
+
+    name = "sandbox"
+
+    def __init__(
+        self,
+        user: str | int | None = None,
+        allow_root: bool = False,
+        env_denylist: Iterable[str] = (),
+        limits: Limits | Mapping[str, Any] | None = None,
+        hidden_paths: Iterable[str] = (),
+        state_dir: str | None = None,
+        ro_binds: Iterable[str] = (),
+    ) -> None:
+        if user is None and os.geteuid() == 0:
+            user = DEFAULT_JOB_USER
+        self.user = resolve_user(user, allow_root)
+        self.envfilter = EnvFilter(env_denylist)
+        self.limits = parse_limits(limits)
+        self.hidden = [*DEFAULT_HIDDEN, *hidden_paths, *([state_dir] if state_dir else [])]
+        for p in [*self.hidden, *ro_binds]:
+            if not os.path.isabs(p):
+                raise ExecutorError(f"sandbox executor: path {p!r} in hidden_paths/ro_binds/state_dir must be absolute")
+        self.ro_binds = list(ro_binds)
+
+    def check(self) -> list[str]:
+        missing = missing_tools(TOOLS)
+        why = cgroups.available()
+        if why:
+            missing.append(f"no job cgroup ({why}): no memory/cpu/pids limits")
+        if os.geteuid() != 0:
+            missing.append("runner is not root: the job's netns is owned by its user namespace")
+        return missing
+
+    async def prepare(self, spec: JobSpec) -> SandboxJob:
+        need = missing_tools(TOOLS)
+        if need:
+            raise ExecutorError("sandbox executor: " + "; ".join(need))
+        limits = merge(self.limits, spec.limits)
+        if spec.container is not None or spec.services:
+            raise ExecutorError("job uses `container:`/`services:`: use executor docker or gvisor")
+        why = cgroups.available()
+        if why is not None and is_set(limits):
+            raise ExecutorError(f"sandbox executor: limits {limits} are set but cannot be enforced: {why}")
+        cg = cgroups.job_cgroup(spec.job_id, limits) if why is None else None
+        job = SandboxJob(spec, self.user, self.envfilter, cg)
+        try:
+            if self.user.switch:
+                chown_tree(spec.work_dir, self.user.uid, self.user.gid)
+            await job.start(self.hidden, self.ro_binds)
+        except BaseException:
+            await job.close()
+            raise
+        return job
