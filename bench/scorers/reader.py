@@ -50,7 +50,10 @@ def options_from(doc: str) -> ReaderOptions:
     features = raw.get("experimental-features") or {}
     options.background_steps = bool(features.get("allowBackgroundSteps", False))
     # A vector that GitHub's C# parser skips describes the TypeScript parser's strict reading.
-    options.strict_events = "C#" in (raw.get("skip") or [])
+    # (and one that the TypeScript parser skips, the C# parser's older YAML rules).
+    skipped = raw.get("skip") or []
+    options.strict_events = "C#" in skipped
+    options.allow_anchors = "TypeScript" not in skipped
     options.extra = {k: v for k, v in raw.items() if k not in _OPTION_FIELDS}
     return options
 

@@ -161,7 +161,6 @@ def test_needs_cycle_and_step_id_errors() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("on: push\njobs:\n  a: &x\n    runs-on: x\n", "w.yml: Anchors are not currently supported. Remove the anchor 'x'"),
         ("on: [push\n", "w.yml (Line: 2, Col: 1): "),
         ("on: push\njobs:\n  a:\n    runs-on: !!int x\n", "w.yml: The value 'x' on line 4 and column 14 is invalid for the type 'tag:yaml.org,2002:int'"),
         ("", "w.yml: The workflow file is empty"),
@@ -225,3 +224,34 @@ def test_load_workflows_collects_every_file(tmp_path: Path) -> None:
     with pytest.raises(WorkflowError) as info:
         load_workflows(tmp_path / ".github" / "workflows")
     assert info.value.errors == [f"{tmp_path / '.github/workflows/c.yml'} (Line: 1, Col: 1): Required property is missing: jobs"]
+
+
+def test_anchors_aliases_and_the_older_refusal() -> None:
+    text = (
+        "on: push\njobs:\n  a:\n    runs-on: &label linux\n    steps: &steps\n      - run: echo a\n"
+        "  b:\n    runs-on: *label\n    steps: *steps\n"
+    )
+    wf = parse_workflow("w.yml", text)
+    assert wf.jobs["b"].runs_on == "linux"
+    assert [s.run for s in wf.jobs["b"].steps] == ["echo a"]
+    with pytest.raises(WorkflowError) as info:
+        parse_workflow("w.yml", text, ReaderOptions(allow_anchors=False))
+    assert info.value.errors == ["w.yml: Anchors are not currently supported. Remove the anchor 'label'"]
+
+
+def test_alias_bomb_is_refused() -> None:
+    lines = ["on: push", "env:", "  l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 8):
+        lines.append(f"  l{i}: &l{i} [*l{i-1}, *l{i-1}, *l{i-1}, *l{i-1}, *l{i-1}, *l{i-1}, *l{i-1}, *l{i-1}, *l{i-1}, *l{i-1}]")
+    with pytest.raises(WorkflowError) as info:
+        parse_workflow("w.yml", "\n".join(lines) + "\njobs: {}\n")
+    assert info.value.errors == ["w.yml: Maximum object size exceeded"]
+
+
+def test_needs_match_job_ids_regardless_of_case() -> None:
+    wf = parse_workflow(
+        "w.yml",
+        "on: push\njobs:\n  test:\n    runs-on: x\n    steps: [{run: a}]\n"
+        "  after:\n    needs: [TEST]\n    runs-on: x\n    steps: [{run: a}]\n",
+    )
+    assert wf.jobs["after"].needs == ["test"]

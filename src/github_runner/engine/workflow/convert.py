@@ -95,6 +95,11 @@ class Converter:
             jobs[job_id] = job
             needs_tokens[job_id] = needs
         self._check_needs(token, jobs, needs_tokens)
+        # Job ids are unique regardless of case, so `needs` matches them regardless of case;
+        # the model spells each need like the job it names.
+        spelled = {job_id.upper(): job_id for job_id in jobs}
+        for job in jobs.values():
+            job.needs = [spelled.get(n.upper(), n) for n in job.needs]
         return jobs
 
     def _check_needs(
@@ -108,14 +113,14 @@ class Converter:
         while ready:
             done = ready.pop(0)
             for job_id in reversed(list(waiting)):
-                remaining = [n for n in waiting[job_id] if n.value != done]
+                remaining = [n for n in waiting[job_id] if str(n.value).upper() != done.upper()]
                 waiting[job_id] = remaining
                 if not remaining:
                     del waiting[job_id]
                     ready.append(job_id)
         for job_id, remaining in waiting.items():
             for need in remaining:
-                if need.value in jobs:
+                if str(need.value).upper() in {j.upper() for j in jobs}:
                     text = (
                         f"Job '{job_id}' depends on job '{need.value}' which creates a cycle in "
                         "the dependency graph."

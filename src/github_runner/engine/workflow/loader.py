@@ -42,6 +42,8 @@ class ReaderOptions:
     # GitHub's TypeScript parser (editor, language server) also rejects unknown event names and
     # event keys; the C# parser that runs workflows on github.com accepts them.
     strict_events: bool = False
+    # YAML anchors and aliases: accepted on github.com since 2025, refused by the older parser.
+    allow_anchors: bool = True
     permissions_policy: str = "Write"  # or "LimitedRead": the default GITHUB_TOKEN permissions
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -54,7 +56,7 @@ def read_tree(
         errors.add(None, f"The maximum file size of {options.max_file_size} characters has been exceeded")
         return None
     try:
-        tree = read_yaml(name, text, max_depth=options.max_depth)
+        tree = read_yaml(name, text, max_depth=options.max_depth, allow_anchors=options.allow_anchors)
     except YamlFatal as exc:
         errors.add(exc.pos, exc.message)
         return None

@@ -8,6 +8,7 @@ is an error rather than a string. Anchors and aliases are refused as GitHub refu
 
 from __future__ import annotations
 
+import copy
 import io
 import math
 import re
@@ -133,9 +134,33 @@ def _is_value(stack: list[Token], pending_key: list[Token | None]) -> bool:
     return bool(stack) and isinstance(stack[-1], MappingToken) and pending_key[-1] is not None
 
 
-def read_yaml(file: str, text: str, max_depth: int = 50) -> Token | None:
-    """Read the first document of `text`; None for an empty file. Raises YamlFatal."""
+MAX_ALIAS_NODES = 100_000  # stops "billion laughs" documents built from nested aliases
+
+
+def _measure(token: Token) -> tuple[int, int]:
+    """(node count, collection depth) of a subtree."""
+    children: list[Token] = []
+    if isinstance(token, SequenceToken):
+        children = token.items
+    elif isinstance(token, MappingToken):
+        children = [t for pair in token.pairs for t in pair]
+    nodes, depth = 1, 0
+    for child in children:
+        n, d = _measure(child)
+        nodes += n
+        depth = max(depth, d)
+    return nodes, depth + (1 if isinstance(token, (SequenceToken, MappingToken)) else 0)
+
+
+def read_yaml(file: str, text: str, max_depth: int = 50, allow_anchors: bool = True) -> Token | None:
+    """Read the first document of `text`; None for an empty file. Raises YamlFatal.
+
+    With `allow_anchors` (github.com since 2025) an alias stands for a copy of its anchored
+    node; without it (GitHub's older C# parser) any anchor is an error.
+    """
     parser = YAML(typ="safe", pure=True)
+    anchors: dict[str, Token] = {}
+    alias_nodes = 0
 
     def pos_of(event: Event) -> Pos:
         return Pos(file, event.start_mark.line + 1, event.start_mark.column + 1)
@@ -168,18 +193,31 @@ def read_yaml(file: str, text: str, max_depth: int = 50) -> Token | None:
                 if root is not None:
                     break  # only the first document is the workflow
                 continue
-            if isinstance(event, AliasEvent):
-                raise YamlFatal(f"Anchors are not currently supported. Remove the anchor '{event.anchor}'")
             anchor = getattr(event, "anchor", None)
-            if anchor:
+            if anchor and not allow_anchors:
                 raise YamlFatal(f"Anchors are not currently supported. Remove the anchor '{anchor}'")
+            if isinstance(event, AliasEvent):
+                target = anchors.get(str(anchor))
+                if target is None or any(t is target for t in stack):
+                    raise YamlFatal(f"Unknown or recursive alias '*{anchor}'", pos_of(event))
+                nodes, depth = _measure(target)
+                alias_nodes += nodes
+                if alias_nodes > MAX_ALIAS_NODES:
+                    raise YamlFatal("Maximum object size exceeded")
+                if len(stack) + depth > max_depth:
+                    raise YamlFatal("Maximum object depth exceeded")
+                attach(copy.deepcopy(target))
+                continue
             if isinstance(event, ScalarEvent):
                 plain = bool(event.implicit and event.implicit[0]) and event.style is None
                 pos = pos_of(event)
                 if plain and not event.value and last_end is not None and _is_value(stack, pending_key):
                     # An empty value sits right after its key's colon, not at the next token.
                     pos = Pos(file, last_end.line + 1, last_end.column + 2)
-                attach(scalar_token(event.value, event.tag, plain, pos))
+                scalar = scalar_token(event.value, event.tag, plain, pos)
+                attach(scalar)
+                if anchor:
+                    anchors[str(anchor)] = scalar
                 last_end = event.end_mark
             elif isinstance(event, (SequenceStartEvent, MappingStartEvent)):
                 if len(stack) >= max_depth:
@@ -190,6 +228,8 @@ def read_yaml(file: str, text: str, max_depth: int = 50) -> Token | None:
                     else MappingToken(pos_of(event))
                 )
                 attach(token)
+                if anchor:
+                    anchors[str(anchor)] = token
                 stack.append(token)
                 pending_key.append(None)
             elif isinstance(event, (SequenceEndEvent, MappingEndEvent)):
