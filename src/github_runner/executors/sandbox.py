@@ -155,15 +155,7 @@ class SandboxJob:
             self._attached = True
 
     def job_env(self, env: Mapping[str, str]) -> dict[str, str]:
-        out = self.envfilter.apply(env)
-        for var, mine, theirs in (
-            ("HOME", os.environ.get("HOME"), self.user.home),
-            ("USER", os.environ.get("USER"), self.user.name),
-            ("LOGNAME", os.environ.get("LOGNAME"), self.user.name),
-        ):
-            if var not in out or out[var] == mine:
-                out[var] = theirs
-        return out
+        return self.user.identity_env(self.envfilter.apply(env))
 
     def step_argv(self, argv: Sequence[str], cwd: str) -> list[str]:
         u = self.user

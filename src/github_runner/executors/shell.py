@@ -81,15 +81,7 @@ class ShellSandbox:
         return str(host_path)
 
     def job_env(self, env: Mapping[str, str]) -> dict[str, str]:
-        out = self.envfilter.apply(env)
-        if self.user.switch:  # the runner's own HOME/USER would point at files it cannot use
-            for var, mine, theirs in (
-                ("HOME", os.environ.get("HOME"), self.user.home),
-                ("USER", os.environ.get("USER"), self.user.name),
-                ("LOGNAME", os.environ.get("LOGNAME"), self.user.name),
-            ):
-                if var not in out or out[var] == mine:
-                    out[var] = theirs
+        out = self.user.identity_env(self.envfilter.apply(env))
         out[MARK_VAR] = self.mark
         return out
 

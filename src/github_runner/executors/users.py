@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from github_runner.executors.base import ExecutorError
@@ -24,6 +25,15 @@ class JobUser:
     gid: int
     home: str
     switch: bool  # True: differs from the runner's own uid, so we drop to it
+
+    def identity_env(self, env: Mapping[str, str]) -> dict[str, str]:
+        """HOME/USER/LOGNAME of this user where the engine left them unset or the runner's own
+        (the runner's HOME would point jobs at files they must not, or cannot, use)."""
+        out = dict(env)
+        for var, theirs in (("HOME", self.home), ("USER", self.name), ("LOGNAME", self.name)):
+            if var not in out or out[var] == os.environ.get(var):
+                out[var] = theirs
+        return out
 
     def setpriv_prefix(self, no_new_privs: bool = True) -> list[str]:
         """argv prefix that execs the rest as this user with no capabilities left."""
