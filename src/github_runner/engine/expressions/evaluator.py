@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from functools import lru_cache
 from typing import Any
 
 from .context import EvalContext
@@ -61,6 +62,13 @@ def condition_node(
         elif OPEN in text:
             inner = single_expression(text)
             text = inner if inner is not None else to_format_expression(text)
+    nv = None if named_values is None else tuple(named_values)
+    fn = None if functions is None else tuple(functions)
+    return _wrapped(text, nv, fn)
+
+
+@lru_cache(maxsize=4096)
+def _wrapped(text: str, named_values: tuple[str, ...] | None, functions: tuple[str, ...] | None) -> Node:
     node = parse(text, named_values=named_values, functions=functions)
     if has_status_function(node):
         return node

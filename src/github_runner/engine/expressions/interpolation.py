@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from .errors import ExpressionError
@@ -17,6 +18,7 @@ from .values import CaseInsensitiveDict, to_string
 
 if TYPE_CHECKING:
     from .context import EvalContext
+    from .nodes import Node
 
 OPEN = "${{"
 CLOSE = "}}"
@@ -109,6 +111,17 @@ def to_format_expression(template: str, *, force_format: bool = False) -> str:
     return "format('" + "".join(fmt) + "', " + ", ".join(args) + ")"
 
 
+@lru_cache(maxsize=4096)
+def _compile(
+    template: str, named_values: tuple[str, ...] | None, functions: tuple[str, ...] | None
+) -> tuple["str | Node", ...]:
+    """Literal strings and parsed trees of a template, cached like parsed expressions."""
+    return tuple(
+        parse(seg.text, named_values=named_values, functions=functions) if seg.is_expression else seg.text
+        for seg in split_template(template)
+    )
+
+
 def interpolate(
     value: Any,
     ctx: "EvalContext",
@@ -123,17 +136,12 @@ def interpolate(
     if isinstance(value, str):
         if OPEN not in value:
             return value
-        segments = split_template(value)
-        if len(segments) == 1 and segments[0].is_expression:
-            return parse(segments[0].text, named_values=named_values, functions=functions).eval(ctx)
-        parts: list[str] = []
-        for seg in segments:
-            if seg.is_expression:
-                node = parse(seg.text, named_values=named_values, functions=functions)
-                parts.append(to_string(node.eval(ctx)))
-            else:
-                parts.append(seg.text)
-        return "".join(parts)
+        nv = None if named_values is None else tuple(named_values)
+        fn = None if functions is None else tuple(functions)
+        pieces = _compile(value, nv, fn)
+        if len(pieces) == 1 and not isinstance(pieces[0], str):
+            return pieces[0].eval(ctx)
+        return "".join(p if isinstance(p, str) else to_string(p.eval(ctx)) for p in pieces)
     if isinstance(value, Mapping):
         out = {
             to_string(interpolate(k, ctx, named_values=named_values, functions=functions)):
