@@ -26,7 +26,7 @@ def parse_int32(value: str | None) -> int | None:
     return number if -(2**31) <= number < 2**31 else None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # built for every output line: not frozen, which is ~4x cheaper to build
 class Output:
     """One plain log line: ordinary step output, or a command line echoed back."""
 
