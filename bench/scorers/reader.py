@@ -15,10 +15,9 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from scorers.common import CaseResult
-
 from github_runner.engine.workflow import WorkflowError
 from github_runner.engine.workflow.loader import ReaderOptions, parse_workflow
+from scorers.common import CaseResult
 
 _OPTION_FIELDS = {
     "max-file-size": "max_file_size",

@@ -8,8 +8,9 @@ the reader and the evaluator can never disagree about syntax.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 
 @lru_cache(maxsize=1)
@@ -42,10 +43,9 @@ def _check(expr: str, named: tuple[str, ...], functions: tuple[tuple[str, int], 
         # `success(0,MAX)`: `success('build')`); the parser does not take arities yet.
         match = _TOO_MANY.match(getattr(exc, "message", message))
         if match:
-            wanted = dict(functions).get(match.group(1)) or dict(
-                (k.lower(), v) for k, v in functions
-            ).get(match.group(1).lower())
-            if wanted is not None and wanted > _BUILTIN_MAX.get(match.group(1).lower(), wanted):
+            name = match.group(1).lower()
+            wanted = {k.lower(): v for k, v in functions}.get(name)
+            if wanted is not None and wanted > _BUILTIN_MAX.get(name, wanted):
                 return None
         return message
     return None

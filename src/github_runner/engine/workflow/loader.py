@@ -11,12 +11,13 @@ on disk, `./.github/workflows/x.yml` refs resolve against the repository holding
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from .convert import Converter
 from .errors import ErrorList, WorkflowError
+from .model import Workflow
 from .reusable import ReusableChecker
 from .schema import load_schema
 from .tokens import MappingToken
@@ -81,10 +82,8 @@ def parse_workflow(
     text: str,
     options: ReaderOptions | None = None,
     resolve: Resolver | None = None,
-):
+) -> Workflow:
     """Parse one workflow held in memory; `name` is how errors refer to the file."""
-    from .model import Workflow  # noqa: F401 - the return type
-
     options = options or ReaderOptions()
     errors = ErrorList(name, max_errors=options.max_errors, max_message_length=options.max_message_length)
     tree = read_tree(name, text, options, errors, _root(options))
@@ -97,7 +96,7 @@ def parse_workflow(
     return workflow
 
 
-def parse_callee(name: str, text: str, options: ReaderOptions, errors: ErrorList):  # -> Workflow | None
+def parse_callee(name: str, text: str, options: ReaderOptions, errors: ErrorList) -> Workflow | None:
     """A called workflow: its own errors go to `errors` (named after its ref); None if any."""
     tree = read_tree(name, text, options, errors, _root(options))
     if tree is None or errors:
@@ -106,13 +105,16 @@ def parse_callee(name: str, text: str, options: ReaderOptions, errors: ErrorList
     return None if errors else workflow
 
 
-def _repo_resolver(path: Path) -> Resolver:
-    """Resolve `./.github/workflows/x.yml` refs against the repository that holds `path`."""
+def _repo_resolver(path: Path, repo_root: Path | None = None) -> Resolver:
+    """Resolve `./.github/workflows/x.yml` refs against the repository: `repo_root` when
+    given, else the nearest parent of `path` holding a `.github` folder."""
     root = path.resolve().parent
     for candidate in [root, *root.parents]:
         if (candidate / ".github").is_dir():
             root = candidate
             break
+    if repo_root is not None:
+        root = Path(repo_root).resolve()
 
     def resolve(ref: str) -> str | None:
         if not ref.startswith("./"):
@@ -126,7 +128,14 @@ def _repo_resolver(path: Path) -> Resolver:
     return resolve
 
 
-def load_workflow(path: str | Path, options: ReaderOptions | None = None):  # -> Workflow
+def load_workflow(
+    path: str | Path,
+    options: ReaderOptions | None = None,
+    *,
+    repo_root: str | Path | None = None,
+    name: str | None = None,
+) -> Workflow:
+    """`name`: how messages refer to the file (default: `path` as given)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -134,10 +143,11 @@ def load_workflow(path: str | Path, options: ReaderOptions | None = None):  # ->
         raise WorkflowError([f"{path}: cannot read the workflow file: {exc.strerror}"]) from None
     except UnicodeDecodeError:
         raise WorkflowError([f"{path}: the workflow file is not valid UTF-8"]) from None
-    return parse_workflow(str(path), text, options, _repo_resolver(path))
+    root = Path(repo_root) if repo_root is not None else None
+    return parse_workflow(name or str(path), text, options, _repo_resolver(path, root))
 
 
-def load_workflows(path: str | Path, options: ReaderOptions | None = None) -> list:
+def load_workflows(path: str | Path, options: ReaderOptions | None = None) -> list[Workflow]:
     """Every workflow of a folder (sorted by name), or the one file given. Errors of all files
     are collected into one WorkflowError."""
     path = Path(path)
@@ -146,7 +156,7 @@ def load_workflows(path: str | Path, options: ReaderOptions | None = None) -> li
     ) if path.is_dir() else []
     if not files:
         raise WorkflowError([f"{path}: no workflow files found"])
-    workflows = []
+    workflows: list[Workflow] = []
     problems: list[str] = []
     for file in files:
         try:

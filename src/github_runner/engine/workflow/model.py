@@ -24,7 +24,7 @@ Raw = Any
 _STATUS_FUNCTIONS = ("success(", "failure(", "cancelled(", "always(")
 
 
-def condition_expression(raw_if: str | bool | int | float | None) -> str:
+def condition_expression(raw_if: str | bool | float | None) -> str:
     """Turn an `if:` as written into the expression GitHub evaluates.
 
     Why: `if:` is the one key where the text is an expression even without `${{ }}`, and GitHub

@@ -8,7 +8,8 @@ rule is a security boundary: a called workflow must never widen the token its ca
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .errors import ErrorList, Pos
 from .tokens import MappingToken
@@ -78,7 +79,7 @@ def exceeding(requested: Permissions, allowed: Permissions) -> tuple[str, str] |
 class ReusableChecker:
     def __init__(
         self,
-        options: "ReaderOptions",
+        options: ReaderOptions,
         resolve: Callable[[str], str | None] | None,
         errors: ErrorList,
     ) -> None:
@@ -87,7 +88,7 @@ class ReusableChecker:
         self.errors = errors
         self.total_jobs = 0
 
-    def check(self, workflow: "Workflow", tree: MappingToken) -> None:
+    def check(self, workflow: Workflow, tree: MappingToken) -> None:
         allowed = to_permissions(workflow.permissions) or default_permissions(self.options.permissions_policy)
         self.total_jobs = len(workflow.jobs)
         self._calls(workflow, allowed, depth=0, errors=self.errors)
@@ -95,14 +96,14 @@ class ReusableChecker:
         if limit and self.total_jobs > limit:
             self.errors.add(None, f"The workflow may not contain more than {limit} jobs", bare=True)
 
-    def _calls(self, workflow: "Workflow", allowed: Permissions, depth: int, errors: ErrorList) -> None:
+    def _calls(self, workflow: Workflow, allowed: Permissions, depth: int, errors: ErrorList) -> None:
         for job in workflow.jobs.values():
             if job.uses is None or self.options.skip_reusable_workflows:
                 continue
             job_allowed = to_permissions(job.permissions) or allowed
             self._call(job, job_allowed, depth + 1, errors)
 
-    def _call(self, job: "Job", allowed: Permissions, depth: int, errors: ErrorList) -> None:
+    def _call(self, job: Job, allowed: Permissions, depth: int, errors: ErrorList) -> None:
         from .loader import parse_callee  # the loader imports this module
 
         ref = str(job.uses)
@@ -135,7 +136,7 @@ class ReusableChecker:
         self._calls_nested(callee, allowed, depth, callee_errors, errors)
 
     def _calls_nested(
-        self, callee: "Workflow", allowed: Permissions, depth: int, callee_errors: ErrorList, errors: ErrorList
+        self, callee: Workflow, allowed: Permissions, depth: int, callee_errors: ErrorList, errors: ErrorList
     ) -> None:
         effective = to_permissions(callee.permissions) or allowed
         nested = ErrorList(callee_errors.file, errors.max_errors, errors.max_message_length)
@@ -143,7 +144,7 @@ class ReusableChecker:
         for message in nested.items:
             errors.add(None, message, bare=True)
 
-    def _permissions(self, job: "Job", callee: "Workflow", ref: str, allowed: Permissions, errors: ErrorList) -> None:
+    def _permissions(self, job: Job, callee: Workflow, ref: str, allowed: Permissions, errors: ErrorList) -> None:
         at = job.pos
         requested = to_permissions(callee.permissions)
         if requested is not None:
@@ -169,7 +170,7 @@ class ReusableChecker:
                 )
 
     @staticmethod
-    def _inputs_and_secrets(job: "Job", callee: "Workflow", uses_pos: Pos | None, errors: ErrorList) -> None:
+    def _inputs_and_secrets(job: Job, callee: Workflow, uses_pos: Pos | None, errors: ErrorList) -> None:
         call = callee.on.get("workflow_call") or {}
         if not isinstance(call, dict):
             return

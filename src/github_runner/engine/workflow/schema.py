@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -181,11 +181,11 @@ class DefinitionInfo:
     allowed: tuple[str, ...]
 
     @classmethod
-    def root(cls, schema: Schema, name: str) -> "DefinitionInfo":
+    def root(cls, schema: Schema, name: str) -> DefinitionInfo:
         definition = schema.get(name)
         return cls(definition, tuple(definition.context))
 
-    def child(self, schema: Schema, target: str | Definition) -> "DefinitionInfo":
+    def child(self, schema: Schema, target: str | Definition) -> DefinitionInfo:
         definition = schema.get(target) if isinstance(target, str) else target
         if not definition.context:
             return DefinitionInfo(definition, self.allowed)
@@ -219,7 +219,7 @@ def _with_egress(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(name: str) -> Schema:
     """`workflow` or `action`: the vendored schema file of that name (a UTF-8 BOM is allowed)."""
     data = json.loads((SCHEMA_DIR / f"{name}-v1.0.json").read_text(encoding="utf-8-sig"))

@@ -8,21 +8,24 @@ validation is done.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Literal as Lit
+from typing import Any
+from typing import Literal as Lit
 
 from .errors import Pos
 
 Kind = Lit["null", "boolean", "number", "string"]
 
 
-def format_number(value: int | float) -> str:
+def format_number(value: float) -> str:
     """Numbers print like GitHub's (C# "G15"): 1.0 -> "1", 1e20 -> "1E+20"."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
-    if value != value:
+    if math.isnan(value):
         return "NaN"
     if value in (float("inf"), float("-inf")):
         return "Infinity" if value > 0 else "-Infinity"
@@ -68,7 +71,7 @@ class LiteralToken(Token):
     def to_raw(self) -> Any:
         return self.value
 
-    def as_string(self) -> "LiteralToken":
+    def as_string(self) -> LiteralToken:
         return LiteralToken(self.pos, "string", str(self))
 
 

@@ -7,11 +7,11 @@ tree with `${{ }}` strings turned into `ExpressionToken`s. Messages are GitHub's
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import ErrorList
 from .exprcheck import check_expression
-from .schema import DefinitionInfo, Schema, split_context
+from .schema import Definition, DefinitionInfo, Property, Schema, split_context
 from .tokens import ExpressionToken, LiteralToken, MappingToken, SequenceToken, Token
 
 OPEN, CLOSE = "${{", "}}"
@@ -19,7 +19,7 @@ INSERT = "insert"
 _BACKGROUND_KEYS = {"background", "wait", "wait-all", "cancel"}
 _BACKGROUND_ONLY_KEYS = {"wait", "wait-all", "cancel"}
 
-ExpressionChecker = Callable[[str, list[str], dict[str, tuple[int, int]]], "str | None"]
+ExpressionChecker = Callable[[str, list[str], dict[str, tuple[int, int]]], str | None]
 
 
 class TemplateValidator:
@@ -111,7 +111,7 @@ class TemplateValidator:
         self.errors.add(key.pos, "A template expression is not allowed in this context")
         return value
 
-    def _well_known(self, mapping: MappingToken, info: DefinitionInfo, defs: list) -> None:
+    def _well_known(self, mapping: MappingToken, info: DefinitionInfo, defs: list[Definition]) -> None:
         loose_key = defs[0].loose_key_type
         loose_value = defs[0].loose_value_type
         seen: set[str] = set()
@@ -159,7 +159,7 @@ class TemplateValidator:
                     self.errors.add(mapping.pos, f"Required property is missing: {prop_name}")
 
     @staticmethod
-    def _match_property(defs: list, name: str):  # noqa: ANN205 - Property | None
+    def _match_property(defs: list[Definition], name: str) -> Property | None:
         """Find `name` among the candidate mappings and drop the candidates that lack it."""
         found = None
         missing = False
@@ -172,7 +172,7 @@ class TemplateValidator:
             defs[:] = [d for d in defs if name in d.properties]
         return found
 
-    def _all_loose(self, mapping: MappingToken, info: DefinitionInfo, definition) -> None:  # noqa: ANN001
+    def _all_loose(self, mapping: MappingToken, info: DefinitionInfo, definition: Definition) -> None:
         key_info = info.child(self.schema, definition.loose_key_type)
         value_info = info.child(self.schema, definition.loose_value_type)
         seen: set[str] = set()
@@ -284,8 +284,10 @@ class TemplateValidator:
                 return (
                     "directive",
                     INSERT,
-                    "Exactly 0 parameter(s) were expected following the directive 'insert'. "
-                    f"Actual parameter count: {len(params)}",
+                    (
+                        "Exactly 0 parameter(s) were expected following the directive 'insert'. "
+                        f"Actual parameter count: {len(params)}"
+                    ),
                 )
             return "directive", INSERT, None
         error = self.check_expression(trimmed, named, functions)
