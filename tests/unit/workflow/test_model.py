@@ -31,3 +31,26 @@ def test_position_layout_matches_github() -> None:
     err = WorkflowError([pos.message("a"), pos.message("b")])
     assert err.errors == [pos.message("a"), pos.message("b")]
     assert str(err).count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("contains(github.ref, 'success()')", "success() && (contains(github.ref, 'success()'))"),
+        ("steps.always_x.outputs.y == 'a'", "success() && (steps.always_x.outputs.y == 'a')"),
+        ("!cancelled ()", "!cancelled ()"),
+    ],
+)
+def test_status_function_detection_ignores_strings_and_names(raw: str, expected: str) -> None:
+    assert condition_expression(raw) == expected
+
+
+def test_mixed_text_condition_becomes_format() -> None:
+    from github_runner.engine.workflow.loader import parse_workflow
+
+    wf = parse_workflow(
+        "w.yml",
+        "on: push\njobs:\n  j:\n    if: ${{ github.a }} == ${{ github.b }}\n    runs-on: x\n    steps: [{run: a}]\n",
+    )
+    assert wf.jobs["j"].if_ == "${{ format('{0} == {1}', github.a, github.b) }}"
+    assert wf.jobs["j"].condition == "success() && (format('{0} == {1}', github.a, github.b))"

@@ -216,7 +216,8 @@ class Converter:
                 if error:
                     self.errors.add(token.pos, error)
         if isinstance(token, ExpressionToken):
-            return token.raw
+            # Text around `${{ }}` makes GitHub evaluate a format() of the pieces.
+            return token.raw if token.raw.strip() == f"${{{{ {token.expr} }}}}" else f"${{{{ {token.expr} }}}}"
         return _raw(token)
 
     # -- steps --------------------------------------------------------------------------------

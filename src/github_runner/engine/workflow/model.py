@@ -13,6 +13,7 @@ that key's value), so a run-time error can say `file (Line: L, Col: C)` like Git
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from .errors import Pos
 Raw = Any
 
 _STATUS_FUNCTIONS = ("success(", "failure(", "cancelled(", "always(")
+_STRING_LITERAL = re.compile(r"'(?:[^']|'')*'")
 
 
 def condition_expression(raw_if: str | bool | float | None) -> str:
@@ -42,8 +44,8 @@ def condition_expression(raw_if: str | bool | float | None) -> str:
         text = text[3:-2].strip()
     if not text:
         return "success()"
-    lowered = text.lower()
-    if any(fn in lowered for fn in _STATUS_FUNCTIONS):
+    code = _STRING_LITERAL.sub("''", text).lower()  # 'success()' inside a string is no call
+    if any(re.search(rf"(?<![\w.]){fn[:-1]}\s*\(", code) for fn in _STATUS_FUNCTIONS):
         return text
     return f"success() && ({text})"
 
