@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import shlex
 import tempfile
@@ -172,4 +173,106 @@ def score(path: Path) -> list[CaseResult]:
             results.append(CaseResult(sid, "skipped", "states a rule only; covered by unit tests"))
             continue
         results.append(CaseResult.check(sid, not problems, "; ".join(problems)))
+    if os.environ.get("GHR_SCORE_VIA_ENGINE") == "1":
+        results += _score_via_engine(scenarios, known_errors)
+    return results
+
+
+# -- the same scenarios through the whole engine (`github-runner exec`) -------------------------
+#
+# Enabled with GHR_SCORE_VIA_ENGINE=1. Every scenario (and variant) becomes a one-job workflow,
+# run on its own: step `lines` prints the lines, step `masks` (always run) prints each masker check
+# input. Checked from the JSONL events: lines the processor must not consume appear verbatim in
+# the log, the step fails exactly when the scenario says so (with `expect_error` among its
+# annotations), and each mask check input is logged as its expected masked form.
+
+
+def _engine_jobs(scenarios: list[dict[str, Any]]) -> dict[str, tuple[str, dict[str, Any], Any]]:
+    jobs: dict[str, tuple[str, dict[str, Any], Any]] = {}
+    for scenario in scenarios:
+        if not scenario.get("lines"):
+            continue
+        for variant in scenario.get("variants") or [None]:
+            tag = "" if variant is None else f" [{variant!r}]"
+            jobs[f"s{len(jobs)}"] = (scenario["id"] + tag, scenario, variant)
+    return jobs
+
+
+def _engine_workflow(scenario: dict[str, Any], variant: Any) -> dict[str, Any]:
+    texts = [_substitute(spec["line"], variant) for spec in scenario["lines"]]
+    env = {k: _substitute(v, variant) for k, v in (scenario.get("env") or {}).items()}
+    checks = [c for c in _engine_mask_checks(scenario)]
+    return {"on": "push", "jobs": {"scenario": {"runs-on": "ubuntu-latest", "steps": [
+        {"id": "lines", "env": env, "run": "".join(f"printf '%s\\n' {shlex.quote(t)}\n" for t in texts)},
+        {"id": "masks", "if": "always()",
+         "run": "".join(f"printf '%s\\n' {shlex.quote(c['mask'])}\n" for c in checks) or "true"},
+    ]}}}
+
+
+def _engine_mask_checks(scenario: dict[str, Any]) -> list[dict[str, Any]]:
+    """Mask checks that one log line can show (the log splits multi-line values into lines)."""
+    return [c for c in scenario.get("checks") or [] if "mask" in c and not set(c["mask"]) & set("\r\n")]
+
+
+async def _exec_isolated(workflow: dict[str, Any], limit: asyncio.Semaphore) -> list[dict[str, Any]]:
+    """One `github-runner exec` per scenario: on GitHub every job has its own masker and state."""
+    import sys
+
+    async with limit:
+        with tempfile.TemporaryDirectory(prefix="ghr-cmdproc-engine-") as tmp:
+            path = Path(tmp) / "repo" / ".github" / "workflows" / "commands.yml"
+            path.parent.mkdir(parents=True)
+            path.write_text(json.dumps(workflow, indent=1))  # JSON is YAML 1.2
+            events_path = Path(tmp) / "events.jsonl"
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "github_runner", "exec", "-C", str(path.parents[2]),
+                "--json", str(events_path),
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+            )
+            await asyncio.wait_for(proc.wait(), 300)
+            if not events_path.exists():
+                return []
+            return [json.loads(x) for x in events_path.read_text().splitlines()]
+
+
+async def _exec_all(workflows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    limit = asyncio.Semaphore(2)
+    return list(await asyncio.gather(*(_exec_isolated(w, limit) for w in workflows)))
+
+
+def _score_via_engine(scenarios: list[dict[str, Any]], known_errors: list[str]) -> list[CaseResult]:
+    jobs = _engine_jobs(scenarios)
+    if any("${{" in json.dumps(job[1]) for job in jobs.values()):
+        return [CaseResult("engine", "skipped", "a line contains ${{, which the engine would evaluate")]
+    runs = asyncio.run(_exec_all([_engine_workflow(scenario, variant) for _, scenario, variant in jobs.values()]))
+    events_by_job = dict(zip(jobs, runs))
+    results = []
+    for job_id, (label, scenario, variant) in jobs.items():
+        mine = events_by_job[job_id]
+
+        def step(sid: str, kind: str) -> list[dict[str, Any]]:
+            return [e for e in mine if e.get("step_id") == sid and e["type"] == kind]  # noqa: B023
+
+        problems = []
+        finished = step("lines", "StepFinished")
+        if not finished:
+            results.append(CaseResult(f"{label} (engine)", "failed", "the step did not run"))
+            continue
+        logged = [e["text"] for e in step("lines", "LogLine")]
+        for spec in scenario["lines"]:
+            text = _substitute(spec["line"], variant)
+            if spec["processed"] is False and text not in logged:
+                problems.append(f"{text!r} not logged as output")
+        errors = [a["message"] for a in step("lines", "Annotation") if a["level"] == "error"]
+        expect_error = scenario.get("expect_error")
+        if expect_error:
+            if finished[0]["outcome"] != "failure" or not any(expect_error in m for m in errors):
+                problems.append(f"expected failure with {expect_error!r}, got {finished[0]['outcome']}: {errors}")
+        elif finished[0]["outcome"] != "success" and not any(k in m for m in errors for k in known_errors):
+            problems.append(f"step failed: {errors}")
+        masked = [e["text"] for e in step("masks", "LogLine")]
+        expected = [c["expect"] for c in _engine_mask_checks(scenario)]
+        if masked != expected:
+            problems.append(f"mask checks logged {masked!r}, expected {expected!r}")
+        results.append(CaseResult.check(f"{label} (engine)", not problems, "; ".join(problems)))
     return results
