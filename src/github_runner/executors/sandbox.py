@@ -33,7 +33,7 @@ from github_runner.executors.cgroups import Cgroup
 from github_runner.executors.envfilter import EnvFilter
 from github_runner.executors.limits import is_set, merge, parse_limits
 from github_runner.executors.localproc import LocalProcess
-from github_runner.executors.shell import chown_tree
+from github_runner.executors.shell import chown_tree, give_job_dirs
 from github_runner.executors.users import DEFAULT_JOB_USER, JobUser, resolve_user
 
 TOOLS = {
@@ -180,6 +180,8 @@ class SandboxJob:
             raise ExecutorError(f"sandbox executor cannot run in container {container!r}: use docker or gvisor")
         if not argv:
             raise ExecutorError("sandbox executor: empty command")
+        if self.user.switch:  # the engine writes this step's script and file-command files as itself
+            chown_tree(self.spec.temp, self.user.uid, self.user.gid)
         self._steps += 1
         step_cg = self.cgroup.child(f"s{self._steps}") if self.cgroup is not None else None
         proc = await LocalProcess.start(
@@ -272,8 +274,7 @@ class SandboxExecutor:
         cg = cgroups.job_cgroup(spec.job_id, limits) if why is None else None
         job = SandboxJob(spec, self.user, self.envfilter, cg)
         try:
-            if self.user.switch:
-                chown_tree(spec.work_dir, self.user.uid, self.user.gid)
+            give_job_dirs(spec, self.user)
             await job.start(self.hidden, self.ro_binds)
         except BaseException:
             await job.close()

@@ -34,7 +34,21 @@ def chown_tree(top: Path, uid: int, gid: int) -> None:
     os.chown(top, uid, gid, follow_symlinks=False)
     for dirpath, dirnames, filenames in os.walk(top):
         for n in (*dirnames, *filenames):
-            os.chown(os.path.join(dirpath, n), uid, gid, follow_symlinks=False)
+            path = os.path.join(dirpath, n)
+            st = os.lstat(path)
+            if st.st_uid != uid or st.st_gid != gid:
+                os.chown(path, uid, gid, follow_symlinks=False)
+
+
+def give_job_dirs(spec: JobSpec, user: JobUser) -> None:
+    """chown the job's directories (work dir, and workspace/temp/tool cache where they live
+    outside it) to the job user, when it is not the runner's own."""
+    if not user.switch:
+        return
+    dirs = {spec.work_dir, spec.workspace, spec.temp, spec.tool_cache}
+    for d in dirs:
+        if not any(d != o and d.is_relative_to(o) for o in dirs):
+            chown_tree(d, user.uid, user.gid)
 
 
 def marked_pids(mark: str, uid: int) -> set[int]:
@@ -102,6 +116,8 @@ class ShellSandbox:
             )
         if not argv:
             raise ExecutorError("shell executor: empty command")
+        if self.user.switch:  # the engine writes this step's script and file-command files as itself
+            chown_tree(self.spec.temp, self.user.uid, self.user.gid)
         self._steps += 1
         step_cg = self.cgroup.child(f"s{self._steps}") if self.cgroup is not None else None
         full = [*self.user.setpriv_prefix(self.no_new_privs), *argv]
@@ -187,6 +203,5 @@ class ShellExecutor:
             cg = cgroups.job_cgroup(spec.job_id, limits)
         elif is_set(limits):
             raise ExecutorError(f"shell executor: limits {limits} are set but cannot be enforced: {why}")
-        if self.user.switch:
-            chown_tree(spec.work_dir, self.user.uid, self.user.gid)
+        give_job_dirs(spec, self.user)
         return ShellSandbox(spec, self.user, self.envfilter, cg, self.no_new_privs)
