@@ -12,7 +12,7 @@ that: it holds back the unfinished last word of a block, and a span can never st
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 GITHUB_TOKEN_PREFIXES: tuple[str, ...] = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")
@@ -48,6 +48,10 @@ class Detector:
     def match(self, buf: bytes, at: int, end: int, anchor: bytes) -> Hit | None:  # pragma: no cover
         raise NotImplementedError
 
+    def scan(self, buf: bytes, end: int) -> list[Hit]:
+        """Detectors whose anchors would be too common in logs scan the block themselves."""
+        return []
+
 
 _TOKEN_BODY = re.compile(rb"[A-Za-z0-9._=-]+")
 
@@ -70,37 +74,63 @@ class TokenPrefixDetector(Detector):
 class QueryTokenDetector(Detector):
     """`?private_token=...`, `&X-Amz-Signature=...`: mask the value up to `&`, `?` or a break.
 
-    Keys are matched case-insensitively; an empty value is still replaced (GitLab's rule), so a
-    value that arrives in a later write cannot slip out unmasked.
+    Keys match in any letter case; an empty value is still replaced (GitLab's rule), so a
+    value that arrives in a later write cannot slip out unmasked. The anchors are `?` or `&`
+    followed by every letter case of a key's first few characters: anchors that start with a
+    common letter would make the automaton's prefilter stop everywhere.
     """
 
     name = "url-query-tokens"
+    _HEAD = 4
 
     def __init__(self, keys: Sequence[str] = SENSITIVE_QUERY_KEYS) -> None:
-        alternatives = b"|".join(re.escape(k.encode()) for k in keys)
-        self._re = re.compile(rb"[?&](?:" + alternatives + rb")=([^&?\x00-\x20\x7f]*)", re.I)
-        # Any letter case is allowed (`X-AMZ-sigNATure`), so the anchors are the separators.
-        self.anchors = (b"?", b"&")
+        self._keys = tuple(sorted((k.lower().encode() for k in keys), key=len, reverse=True))
+        anchors: set[bytes] = set()
+        for key in self._keys:
+            for head in _case_variants(key[: self._HEAD]):
+                anchors.update((b"?" + head, b"&" + head))
+        self.anchors = tuple(sorted(anchors))
 
     def match(self, buf: bytes, at: int, end: int, anchor: bytes) -> Hit | None:
-        found = self._re.match(buf, at, end)
-        if found is None:
-            return None
-        return Hit((at, found.end()), (found.start(1), found.end(1)))
+        start = at + 1
+        for key in self._keys:
+            eq = start + len(key)
+            if eq < end and buf[eq] == 0x3D and buf[start:eq].lower() == key:  # "="
+                value = _QUERY_VALUE.match(buf, eq + 1, end)
+                stop = value.end() if value else eq + 1
+                return Hit((at, stop), (eq + 1, stop))
+        return None
+
+
+_QUERY_VALUE = re.compile(rb"[^&?\x00-\x20\x7f]+")
+
+
+def _case_variants(text: bytes) -> set[bytes]:
+    variants = {b""}
+    for byte in text:
+        char = bytes([byte])
+        forms = {char.lower(), char.upper()}
+        variants = {v + f for v in variants for f in forms}
+    return variants
 
 
 class UrlCredentialsDetector(Detector):
-    """`scheme://user:password@host`: mask the password, keep the user (it helps debugging)."""
+    """`scheme://user:password@host`: mask the password, keep the user (it helps debugging).
+
+    `://` is too common in logs to be an automaton anchor, so this one scans the block with a
+    regex (C speed, literal prefix) and only when the block has both `://` and `@`.
+    """
 
     name = "url-credentials"
-    anchors = (b"://",)
     _re = re.compile(rb"://[^\x00-\x20\x7f/:@]+:([^\x00-\x20\x7f/@]+)@")
 
-    def match(self, buf: bytes, at: int, end: int, anchor: bytes) -> Hit | None:
-        found = self._re.match(buf, at, end)
-        if found is None:
-            return None
-        return Hit((at, found.end()), (found.start(1), found.end(1)))
+    def scan(self, buf: bytes, end: int) -> list[Hit]:
+        if b"@" not in buf or b"://" not in buf:
+            return []
+        return [
+            Hit((m.start(), m.end()), (m.start(1), m.end(1)))
+            for m in self._re.finditer(buf, 0, end)
+        ]
 
 
 def default_detectors() -> list[Detector]:
@@ -119,8 +149,3 @@ def detector_by_name(name: str) -> Detector:
         raise ValueError(f"unknown masking pattern {name!r}; known: {', '.join(table)}") from None
 
 
-def iter_anchor_owners(detectors: Sequence[Detector]) -> Iterator[tuple[bytes, int]]:
-    """(anchor, detector index) pairs for building the shared automaton."""
-    for index, detector in enumerate(detectors):
-        for anchor in detector.anchors:
-            yield anchor, index

@@ -24,6 +24,11 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+# A short stable form ("b" for "o") would match everywhere; the padded forms still cover short
+# values, as in GitHub.
+STABLE_BASE64_MIN = 8
+
+
 def _b64_stable(data: bytes) -> str:
     """The base64 characters fixed by `data` alone, whatever bytes follow it.
 
@@ -31,7 +36,8 @@ def _b64_stable(data: bytes) -> str:
     appears; the first 4*(n//3) + n%3 characters do (the rest mix in bits of the next byte).
     """
     whole, rest = divmod(len(data), 3)
-    return _b64(data)[: 4 * whole + rest]
+    stable = _b64(data)[: 4 * whole + rest]
+    return stable if len(stable) >= STABLE_BASE64_MIN else ""
 
 
 def base64_aligned(value: str) -> str:
