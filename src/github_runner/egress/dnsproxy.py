@@ -120,8 +120,10 @@ class NameHistory:
     def add(self, addr: str, name: str) -> None:
         self.by_addr[addr][name] = time.time()
 
-    def names(self, addr: str) -> list[str]:
-        return sorted(self.by_addr.get(addr, {}))
+    def names(self, addr: str, before: float | None = None) -> list[str]:
+        """Names that answered with addr (before `before`: the NFLOG record may arrive late)."""
+        seen = self.by_addr.get(addr, {})
+        return sorted(n for n, t in seen.items() if before is None or t <= before + 0.001)
 
 
 Admit = Callable[[list[str], list[tuple[str, tuple[int, int] | None]], int], None]

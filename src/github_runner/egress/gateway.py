@@ -314,7 +314,7 @@ class Gateway:
             self.audit.write("dns", "redirected", reason=f"query to {pkt.dst}:{pkt.dport} sent to the proxy",
                              resolver=pkt.dst, **common)
             return
-        names = self.history.names(pkt.dst)
+        names = self.history.names(pkt.dst, before=pkt.ts)
         action, reason = {
             "allow": ("allowed", None),
             "audit": ("logged", None),

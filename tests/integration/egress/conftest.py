@@ -153,8 +153,8 @@ def state_dir(tmp_path: Path) -> Path:
 
 
 def make_policy(world: World, mode: str, allow: list[str], **settings: Any) -> EffectivePolicy:
-    s = EgressSettings(mode=mode, allow=allow, uplink_netns=world.netns, ttl_floor=settings.pop("ttl_floor", 60),
-                       ttl_grace=settings.pop("ttl_grace", 30), **settings)
+    settings = {"uplink_netns": world.netns, "ttl_floor": 60, "ttl_grace": 30, **settings}
+    s = EgressSettings(mode=mode, allow=allow, **settings)
     return EffectivePolicy(mode, Allowlist.parse(allow), Allowlist.parse(s.deny), s)  # type: ignore[arg-type]
 
 

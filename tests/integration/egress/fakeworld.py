@@ -18,7 +18,8 @@ import time
 
 from dnslib import AAAA, CNAME, QTYPE, RCODE, RR, TXT, A, DNSRecord
 
-TCP_PORTS = (80, 443, 3333, 8080, 5432, 853)
+ECHO_PORT = 7000
+TCP_PORTS = (80, 443, 3333, 8080, 5432, 853, ECHO_PORT)
 UDP_PORTS = (9999, 443, 53)
 
 
@@ -113,6 +114,12 @@ async def servers_main(log: str, net4: str, net6: str) -> None:
         local = writer.get_extra_info("sockname")
         peer = writer.get_extra_info("peername")
         log_line(log, kind="tcp", dst=local[0], dport=local[1], src=peer[0])
+        if local[1] == ECHO_PORT:  # long-lived flow: echo lines until the client closes
+            while line := await reader.readline():
+                writer.write(line)
+                await writer.drain()
+            writer.close()
+            return
         writer.write(f"hello from {local[0]}:{local[1]}\n".encode())
         await writer.drain()
         writer.close()
