@@ -126,3 +126,29 @@ def test_job_level_status_functions_with_needs_arguments() -> None:
 
 def test_evaluate_accepts_text() -> None:
     assert evaluate("format('{0}', 1 == 1)", EvalContext({})) == "true"
+
+
+def test_unrestricted_parse_allows_job_level_status_arguments() -> None:
+    ctx = EvalContext({"needs": {"a": {"result": "success"}}})
+    assert evaluate("success('a')", ctx) is True
+    with pytest.raises(ExpressionError, match="Too many parameters supplied: 'success'"):
+        parse("success('a')", functions=["success"])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [(' [1, "a\nb"] trailing text', [1.0, "a\nb"]), ("NaN", "nan"), ("\u00a0\v{\"K\": {}}", {"K": {}})],
+)
+def test_from_json_reads_like_newtonsoft(text: str, expected: Any) -> None:
+    from github_runner.engine.expressions import from_json
+
+    got = from_json(text)
+    assert str(got) == expected if expected == "nan" else got == expected
+
+
+def test_from_json_depth_limit() -> None:
+    from github_runner.engine.expressions import from_json
+
+    assert from_json("[" * 64 + "]" * 64)
+    with pytest.raises(ExpressionError, match="maximum depth of 64"):
+        from_json("[" * 65 + "]" * 65)

@@ -186,17 +186,44 @@ def _json_object(pairs: list[tuple[str, Any]]) -> CaseInsensitiveDict:
     return CaseInsensitiveDict(pairs)
 
 
+_DECODER = json.JSONDecoder(
+    parse_int=float,
+    parse_constant=_json_constant,
+    object_pairs_hook=_json_object,
+    strict=False,
+)
+JSON_MAX_DEPTH = 64
+
+
+def _json_depth(value: Any) -> int:
+    best = 0
+    stack = [(value, 0)]
+    while stack:
+        item, d = stack.pop()
+        if isinstance(item, CaseInsensitiveDict):
+            stack.extend((v, d + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, d + 1) for v in item)
+        else:
+            continue
+        best = max(best, d + 1)
+    return best
+
+
 def from_json(text: str) -> Any:
-    """Parse JSON into expression values: numbers become floats, objects ignore key case."""
+    """Parse JSON as the runner's Newtonsoft reader does: one value, trailing text ignored,
+    raw control characters allowed in strings, NaN/Infinity accepted, at most 64 levels deep.
+    Numbers become floats; objects compare keys case-insensitively."""
+    start = len(text) - len(text.lstrip())
     try:
-        return json.loads(
-            text,
-            parse_int=float,
-            parse_constant=_json_constant,
-            object_pairs_hook=_json_object,
-        )
+        value, _ = _DECODER.raw_decode(text, start)
     except (ValueError, RecursionError) as exc:
         raise ExpressionError("evaluation", f"Error parsing fromJson: {exc}") from None
+    if _json_depth(value) > JSON_MAX_DEPTH:
+        raise ExpressionError(
+            "evaluation", f"Error parsing fromJson: the reader's maximum depth of {JSON_MAX_DEPTH} was exceeded"
+        )
+    return value
 
 
 def fn_from_json(ctx: "EvalContext", args: Sequence["Node"]) -> Any:

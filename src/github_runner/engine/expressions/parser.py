@@ -65,9 +65,18 @@ def _spec_key(entry: str) -> FunctionKey:
     return fold(name.strip()), lo, hi
 
 
+# With no restriction, the widest arity any schema key grants: job-level `if:` allows
+# `success('build')` / `failure('a', 'b')` (the schema's `success(0,MAX)`).
+_UNRESTRICTED: dict[str, FunctionSpec] = {
+    **BUILTINS,
+    "SUCCESS": replace(BUILTINS["SUCCESS"], max_args=UNLIMITED),
+    "FAILURE": replace(BUILTINS["FAILURE"], max_args=UNLIMITED),
+}
+
+
 def _function_table(keys: frozenset[FunctionKey] | None) -> Mapping[str, FunctionSpec]:
     if keys is None:
-        return BUILTINS
+        return _UNRESTRICTED
     table: dict[str, FunctionSpec] = {}
     for name, lo, hi in keys:
         spec = BUILTINS.get(name)
@@ -232,7 +241,8 @@ def parse(
 ) -> Node:
     """Parse the text inside `${{ }}` into a tree (cached; trees are immutable once built).
 
-    `named_values`/`functions` restrict what the text may use (None: anything known); names
+    `named_values`/`functions` restrict what the text may use (None: anything known, with the
+    widest arities any key allows, e.g. job-level `success('build')`); names
     compare case-insensitively. A function entry may carry the schema's `(min,max)` suffix
     (`success(0,MAX)` at job level), which then replaces the built-in arity.
     Raises ExpressionError with kind `lexing` or `parsing`.
