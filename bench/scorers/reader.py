@@ -57,6 +57,68 @@ def options_from(doc: str) -> ReaderOptions:
     return options
 
 
+def _lit(value: Any) -> Any:
+    """A source-annotated literal (`include-source: true`) -> its plain value."""
+    return value.get("lit") if isinstance(value, dict) and "lit" in value else value
+
+
+def _where(value: Any) -> tuple[int, int] | None:
+    if isinstance(value, dict) and "line" in value and "col" in value:
+        return value["line"], value["col"]
+    return None
+
+
+# Template keys that name a workflow key differently.
+_TEMPLATE_KEYS = {"ref": "uses", "input-values": "with", "secret-values": "secrets"}
+
+
+def _same_pos(node: Any, key: str | None, want: Any) -> bool:
+    """The model's position of `key`'s value (of the node itself for None) is the expected
+    one; keys the file does not hold (values the template derives) are not compared."""
+    expected = _where(want)
+    if expected is None:
+        return True
+    if key is not None:
+        key = _TEMPLATE_KEYS.get(key, key)
+        if key not in node.positions:
+            return True
+    pos = node.where(key)
+    return pos is not None and (pos.line, pos.col) == expected
+
+
+def level2(workflow: Any, jobs: list[dict[str, Any]]) -> str | None:
+    """Level 2 on the keys the model carries: job ids, order and kind, the `if` expression
+    GitHub evaluates (implicit `success() &&`), step ids (generated ones included) and step
+    `if` expressions; with `include-source`, also the position of every job id and of each job
+    and step key's value. None when they all match."""
+    got_ids = list(workflow.jobs)
+    want_ids = [_lit(j["id"]) for j in jobs]
+    if got_ids != want_ids:
+        return f"job ids {got_ids} != {want_ids}"
+    for want in jobs:
+        job = workflow.jobs[_lit(want["id"])]
+        if (want.get("type") == "reusableWorkflowJob") != job.is_reusable_call:
+            return f"job {job.id}: kind differs"
+        if not _same_pos(job, None, want["id"]):
+            return f"job {job.id}: position {job.pos} != {_where(want['id'])}"
+        for key, value in want.items():
+            if key not in ("id", "name", "if", "steps") and not _same_pos(job, key, value):
+                return f"job {job.id}: {key} at {job.where(key)} != {_where(value)}"
+        if "if" in want and want["if"].get("expr") != job.condition:
+            return f"job {job.id}: if {job.condition!r} != {want['if'].get('expr')!r}"
+        want_steps = want.get("steps") or []
+        got_step_ids = [s.context_id for s in job.steps]
+        if got_step_ids != [_lit(s.get("id")) for s in want_steps]:
+            return f"job {job.id}: step ids {got_step_ids} != {[_lit(s.get('id')) for s in want_steps]}"
+        for step, want_step in zip(job.steps, want_steps):
+            if "if" in want_step and want_step["if"].get("expr") != step.condition:
+                return f"step {step.context_id}: if {step.condition!r} != {want_step['if'].get('expr')!r}"
+            for key, value in want_step.items():
+                if key not in ("id", "if") and not _same_pos(step, key, value):
+                    return f"step {step.context_id}: {key} at {step.where(key)} != {_where(value)}"
+    return None
+
+
 def score_file(path: Path) -> CaseResult:
     docs = split_documents(path.read_text(encoding="utf-8"))
     if len(docs) < 3:
@@ -66,14 +128,18 @@ def score_file(path: Path) -> CaseResult:
     callees = {docs[i].strip(): docs[i + 1] + "\n" for i in range(2, len(docs) - 2, 2)}
     expected = json.loads(docs[-1])
     name = f".github/workflows/{path.name}"
+    parsed = None
     try:
-        parse_workflow(name, workflow, options, callees.get)
+        parsed = parse_workflow(name, workflow, options, callees.get)
         got: list[str] = []
     except WorkflowError as exc:
         got = exc.errors
     want = [e["Message"] for e in expected.get("errors", [])] if isinstance(expected, dict) else []
     if not want:
-        return CaseResult.check(path.name, not got, f"unexpected errors: {got[:3]}")
+        if got:
+            return CaseResult(path.name, "failed", f"unexpected errors: {got[:3]}")
+        problem = level2(parsed, expected.get("jobs") or [])
+        return CaseResult.check(path.name, problem is None, f"level 2: {problem}")
     if not got:
         return CaseResult(path.name, "failed", f"no errors, expected {want[:2]}")
     missing = [w for w in want if w not in got]

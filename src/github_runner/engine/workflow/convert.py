@@ -242,6 +242,8 @@ class Converter:
                     step.if_ = self.condition(value, "step-if")
                 elif name in _STEP_FIELDS:
                     setattr(step, _STEP_FIELDS[name], _raw(value))
+                elif name is not None:
+                    step.extra[name] = _raw(value)
             if step.with_ is None:
                 step.with_ = {}
             if step.env is None:
@@ -254,6 +256,8 @@ class Converter:
                 step.context_id = step.id
                 continue
             segment = action_segment(step.uses) if isinstance(step.uses, str) else ""
+            if not segment and step.run is None:
+                segment = next((k for k in _SPECIAL_STEP_KEYS if k in step.extra), "")
             step.context_id = scope.generate(f"__{segment or 'run'}")
         return steps
 
@@ -275,6 +279,9 @@ _JOB_FIELDS = {
     "secrets": "secrets",
     "egress": "egress",
 }
+
+# Experimental background-step kinds (feature flag allowBackgroundSteps): their generated ids.
+_SPECIAL_STEP_KEYS = ("wait", "wait-all", "cancel", "parallel")
 
 _STEP_FIELDS = {
     "name": "name",

@@ -80,6 +80,9 @@ class Step(Node):
     env: Raw = field(default_factory=dict)  # mapping, or one `${{ }}` string
     continue_on_error: Raw = False
     timeout_minutes: Raw = None
+    # Keys GitHub accepts only behind experimental flags (background, wait, wait-all, cancel,
+    # parallel), kept as written so the engine can refuse them by name.
+    extra: dict[str, Raw] = field(default_factory=dict)
 
     @property
     def condition(self) -> str:
