@@ -82,6 +82,7 @@ def local_github_context(
     workflow_file: str,
     actor: str | None = None,
     run_id: str | None = None,
+    token: str = "",
 ) -> dict[str, Any]:
     """What GitHub would put in `contextData.github` for a run of this local checkout."""
     info = git_info(repo)
@@ -130,6 +131,9 @@ def local_github_context(
         "repository_owner": owner,
         "repository_owner_id": "0",
         "repositoryUrl": f"git://github.com/{repository}.git",
+        "repository_visibility": str((event.get("repository") or {}).get("visibility") or "private")
+        if isinstance(event.get("repository"), Mapping)
+        else "private",
         "retention_days": "0",
         "run_attempt": "1",
         "run_id": run_id,
@@ -137,7 +141,7 @@ def local_github_context(
         "secret_source": "None",
         "server_url": SERVER_URL,
         "sha": sha,
-        "token": "",
+        "token": token,
         "triggering_actor": actor,
         "workflow": workflow_name,
         "workflow_ref": f"{repository}/{workflow_file}@{ref}",

@@ -239,6 +239,7 @@ class LocalRun:
                 if self.event_name in ("workflow_dispatch",) and (event_inputs or "inputs" in event):
                     event["inputs"] = {**(event.get("inputs") or {}), **event_inputs}
                 github = local_github_context(
+                    token=self.secrets.get("GITHUB_TOKEN", ""),
                     repo=self.repo,
                     event_name=self.event_name,
                     event=event,
@@ -298,9 +299,25 @@ def _rel(path: str, repo: Path) -> str:
 
 
 def _load(path: Path, repo: Path) -> Workflow:
-    from github_runner.engine.workflow import load_workflow
+    """Load one workflow; `uses: ./x.yml` reusable workflows resolve against the -C root."""
+    from github_runner.engine.workflow.loader import parse_workflow
 
-    return load_workflow(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise WorkflowError([f"{path}: cannot read the workflow file: {exc.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise WorkflowError([f"{path}: the workflow file is not valid UTF-8"]) from None
+
+    def resolve(ref: str) -> str | None:
+        if not ref.startswith("./"):
+            return None
+        try:
+            return (repo / ref).read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    return parse_workflow(str(path), text, None, resolve)
 
 
 def _default_event(workflows: list[Workflow]) -> str:

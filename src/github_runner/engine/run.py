@@ -15,7 +15,7 @@ from typing import Any
 
 from github_runner.engine import graph, matrix, templates
 from github_runner.engine.events import JobFinished, Reporter, RunFinished, RunStarted
-from github_runner.engine.expressions import EvalContext, ExpressionError, evaluate_condition
+from github_runner.engine.expressions import EvalContext, ExpressionError, evaluate_condition, to_string
 from github_runner.engine.job import run_job
 from github_runner.engine.output import JobLog
 from github_runner.engine.plan import JobOutcome, RunnerInfo
@@ -68,15 +68,21 @@ class WorkflowRun:
         masker: Any,
         runner: RunnerInfo,
         cancel: asyncio.Event | None = None,
+        prefix: str = "",
+        slots: asyncio.Semaphore | None = None,
+        depth: int = 0,
     ) -> None:
         self.workflow = workflow
+        self.prefix = prefix  # "caller / " for the jobs of a called (reusable) workflow
+        self.nested = bool(prefix)
+        self.depth = depth
         self.options = options
         self.executor = executor
         self.reporter = reporter
         self.masker = masker
         self.runner = runner
         self.cancel = cancel or asyncio.Event()
-        self.slots = asyncio.Semaphore(max(1, options.concurrency))
+        self.slots = slots or asyncio.Semaphore(max(1, options.concurrency))
         self.results: dict[str, str] = {}  # job key -> aggregated result
         self.outputs: dict[str, dict[str, str]] = {}
         self.display: dict[str, str] = {}  # job id (with suffix) -> result, for the summary
@@ -95,9 +101,10 @@ class WorkflowRun:
         for value in self.options.secrets.values():
             if value:
                 self.masker.add(value, source="secret")
-        await self.reporter.emit(
-            RunStarted(str(self.workflow.name or self.workflow.path), self.options.event_name, tuple(order))
-        )
+        if not self.nested:
+            await self.reporter.emit(
+                RunStarted(str(self.workflow.name or self.workflow.path), self.options.event_name, tuple(order))
+            )
         done: dict[str, asyncio.Event] = {key: asyncio.Event() for key in order}
         tasks = [asyncio.ensure_future(self._job(key, done)) for key in order]
         try:
@@ -115,7 +122,8 @@ class WorkflowRun:
             result = "cancelled"
         else:
             result = "success"
-        await self.reporter.emit(RunFinished(result, dict(self.display)))  # type: ignore[arg-type]
+        if not self.nested:
+            await self.reporter.emit(RunFinished(result, dict(self.display)))  # type: ignore[arg-type]
         return RunResult(result, dict(self.display), self.outcomes)
 
     def _base_contexts(self, needs: dict[str, Any]) -> dict[str, Any]:
@@ -139,7 +147,7 @@ class WorkflowRun:
             done[key].set()
 
     async def _start(self, key: str, job: Job) -> str:
-        log = JobLog(key, self.reporter, self.masker)
+        log = JobLog(self.prefix + key, self.reporter, self.masker)
         needs_results = {dep: self.results.get(dep, "skipped") for dep in job.needs}
         needs = {
             dep: {"result": needs_results[dep], "outputs": self.outputs.get(dep, {})}
@@ -158,24 +166,24 @@ class WorkflowRun:
         if status == "cancelled" and "always(" not in job.condition.lower() and "cancelled(" not in job.condition.lower():
             run_it = False
         if not run_it:
-            await self.reporter.emit(JobFinished(key, key, "skipped"))
+            await self.reporter.emit(JobFinished(self.prefix + key, key, "skipped"))
             return self._finish_skipped(key, "skipped")
-        if job.is_reusable_call:
-            message = f"job {key!r}: reusable workflows (`uses: {job.uses}`) are not supported yet"
+        if job.is_reusable_call and job.called is None:
+            message = f"job {key!r}: remote reusable workflows (`uses: {job.uses}`) are not supported yet"
             await log.annotate("error", f"{job.pos}: {message}" if job.pos else message)
-            await self.reporter.emit(JobFinished(key, key, "failure"))
+            await self.reporter.emit(JobFinished(self.prefix + key, key, "failure"))
             return self._finish_skipped(key, "failure")
         try:
             combos, fail_fast, max_parallel, strategy_raw = self._matrix(job, ctx)
         except (matrix.MatrixError, templates.TemplateError) as exc:
             where = job.strategy.pos if job.strategy and job.strategy.pos else job.pos
             await log.annotate("error", f"{where}: job {key!r} strategy: {exc}" if where else str(exc))
-            await self.reporter.emit(JobFinished(key, key, "failure"))
+            await self.reporter.emit(JobFinished(self.prefix + key, key, "failure"))
             return self._finish_skipped(key, "failure")
         return await self._run_combos(job, contexts, combos, fail_fast, max_parallel, strategy_raw)
 
     def _finish_skipped(self, key: str, result: str) -> str:
-        self.display[key] = result
+        self.display[self.prefix + key] = result
         return result
 
     def _matrix(
@@ -213,7 +221,7 @@ class WorkflowRun:
         outputs: dict[str, str] = {}
 
         async def one(index: int, combo: dict[str, Any] | None) -> None:
-            async with limit, self.slots:
+            async with limit:
                 job_contexts = dict(contexts)
                 job_contexts["matrix"] = combo or {}
                 job_contexts["strategy"] = {
@@ -224,10 +232,18 @@ class WorkflowRun:
                 }
                 ctx = EvalContext(contexts=job_contexts, job_status="success", workspace=self.runner.workspace)
                 suffix = f" {matrix.job_suffix(combo)}" if combo else ""
-                job_id = f"{key}{suffix}"
+                job_id = f"{self.prefix}{key}{suffix}"
                 log = JobLog(job_id, self.reporter, self.masker)
                 try:
                     name = templates.evaluate_string(job.name, ctx, "name") if job.name else job_id
+                    if job.is_reusable_call:
+                        outcome = await self._call(job, job_contexts, ctx, job_id, name)
+                        results.append(outcome.result)
+                        self.display.update({job_id: outcome.result} if not self.display.get(job_id) else {})
+                        outputs.update(outcome.outputs)
+                        if outcome.result == "failure" and fail_fast and has_strategy:
+                            stop.set()
+                        return
                     if job.name and combo and "${{" not in str(job.name):
                         name = f"{name}{suffix}"
                     plan = job_plan(self.workflow, job, job_id=job_id, name=name)
@@ -255,15 +271,16 @@ class WorkflowRun:
                     return
                 watcher = asyncio.ensure_future(_forward(cancel, stop, self.cancel))
                 try:
-                    outcome = await run_job(
-                        plan,
-                        executor=self.executor,
-                        reporter=self.reporter,
-                        masker=self.masker,
-                        runner=self.runner,
-                        cancel=cancel,
-                        grace_seconds=self.options.grace_seconds,
-                    )
+                    async with self.slots:
+                        outcome = await run_job(
+                            plan,
+                            executor=self.executor,
+                            reporter=self.reporter,
+                            masker=self.masker,
+                            runner=self.runner,
+                            cancel=cancel,
+                            grace_seconds=self.options.grace_seconds,
+                        )
                 finally:
                     watcher.cancel()
                 result = outcome.result
@@ -283,6 +300,74 @@ class WorkflowRun:
         if "cancelled" in results:
             return "cancelled"
         return "success"
+
+    async def _call(
+        self, job: Job, contexts: dict[str, Any], ctx: EvalContext, job_id: str, name: str
+    ) -> JobOutcome:
+        """A reusable-workflow call: the callee's jobs run as `caller / callee-job`."""
+        from github_runner.engine.localinputs import InputError, workflow_inputs
+
+        callee = job.called
+        assert callee is not None
+        log = JobLog(job_id, self.reporter, self.masker)
+        if self.depth >= 4:
+            await log.annotate("error", f"job {job.id!r}: reusable workflows nested too deep")
+            return JobOutcome(job_id, "failure")
+        try:
+            given = templates.evaluate(job.with_ or {}, ctx, "with")
+            if job.secrets == "inherit":
+                secrets = dict(self.options.secrets)
+            else:
+                raw = templates.evaluate(job.secrets or {}, ctx, "secrets")
+                secrets = {str(k): to_string(v) for k, v in (raw or {}).items()}
+                if "GITHUB_TOKEN" in self.options.secrets:
+                    secrets.setdefault("GITHUB_TOKEN", self.options.secrets["GITHUB_TOKEN"])
+            declared = callee.inputs("workflow_call")
+            inputs, _ = workflow_inputs(declared, {}, {"inputs": given if isinstance(given, dict) else {}})
+        except (templates.TemplateError, InputError) as exc:
+            await log.annotate("error", f"{job.pos}: job {job.id!r} {exc}" if job.pos else str(exc))
+            return JobOutcome(job_id, "failure")
+        for value in secrets.values():
+            if value:
+                self.masker.add(value, source="secret")
+        options = RunOptions(
+            event_name=self.options.event_name,
+            github=self.options.github,
+            secrets=secrets,
+            vars=self.options.vars,
+            inputs=inputs,
+            env=self.options.env,
+            matrix_filter=self.options.matrix_filter,
+            concurrency=self.options.concurrency,
+            debug=self.options.debug,
+            grace_seconds=self.options.grace_seconds,
+        )
+        inner = WorkflowRun(
+            callee, options, executor=self.executor, reporter=self.reporter, masker=self.masker,
+            runner=self.runner, cancel=self.cancel, prefix=f"{job_id} / ", slots=self.slots,
+            depth=self.depth + 1,
+        )
+        result = await inner.run()
+        self.display.update(result.jobs)
+        self.outcomes.update(result.outcomes)
+        jobs_ctx = {
+            key: {"result": inner.results.get(key, "skipped"), "outputs": inner.outputs.get(key, {})}
+            for key in callee.jobs
+        }
+        out_ctx = EvalContext(
+            contexts={**contexts, "jobs": jobs_ctx, "inputs": inputs, "secrets": secrets},
+            job_status=result.result,
+            workspace=self.runner.workspace,
+        )
+        outputs: dict[str, str] = {}
+        spec = (callee.on.get("workflow_call") or {}).get("outputs") or {}
+        for key, value in (spec.items() if isinstance(spec, dict) else []):
+            template = value.get("value") if isinstance(value, dict) else value
+            try:
+                outputs[key] = templates.evaluate_string(template, out_ctx, f"outputs.{key}")
+            except templates.TemplateError as exc:
+                await log.annotate("error", f"job {job.id!r} {exc}")
+        return JobOutcome(job_id, result.result, outputs=outputs)  # type: ignore[arg-type]
 
 
 async def _forward(target: asyncio.Event, *sources: asyncio.Event) -> None:

@@ -16,18 +16,52 @@ class TemplateError(Exception):
     """An expression in a plan value failed; the message names where (`step 'x' env.FOO`)."""
 
 
+def plain(value: Any) -> Any:
+    """Expression results (case-insensitive mappings, filtered arrays) as plain dicts/lists."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+def _is_single_expression(text: str) -> bool:
+    stripped = text.strip()
+    return stripped.startswith("${{") and stripped.endswith("}}") and stripped.count("${{") == 1
+
+
+def _is_insert(key: Any) -> bool:
+    return isinstance(key, str) and key.replace(" ", "") == "${{insert}}"
+
+
 def evaluate(value: Any, ctx: EvalContext, where: str) -> Any:
-    """Evaluate every `${{ }}` in `value`; a string that is one expression keeps its type."""
+    """Evaluate every `${{ }}` in `value`; a string that is one expression keeps its type.
+
+    A mapping key `${{ insert }}` merges its (mapping) value into the enclosing mapping.
+    """
     try:
         if isinstance(value, str):
-            return interpolate(value, ctx) if "${{" in value else value
+            return plain(interpolate(value, ctx)) if "${{" in value else value
         if isinstance(value, list):
-            return [evaluate(v, ctx, f"{where}[{i}]") for i, v in enumerate(value)]
+            items: list[Any] = []
+            for i, v in enumerate(value):
+                result = evaluate(v, ctx, f"{where}[{i}]")
+                if isinstance(v, str) and _is_single_expression(v) and isinstance(result, list):
+                    items.extend(result)  # a sequence item that evaluates to a sequence is spliced
+                else:
+                    items.append(result)
+            return items
         if isinstance(value, Mapping):
-            return {
-                to_string(evaluate(k, ctx, where)): evaluate(v, ctx, f"{where}.{k}")
-                for k, v in value.items()
-            }
+            out: dict[str, Any] = {}
+            for k, v in value.items():
+                if _is_insert(k):
+                    merged = evaluate(v, ctx, f"{where}.${{{{ insert }}}}")
+                    if not isinstance(merged, Mapping):
+                        raise TemplateError(f"{where}: `${{{{ insert }}}}` needs a mapping value")
+                    out.update(merged)
+                    continue
+                out[to_string(evaluate(k, ctx, where))] = evaluate(v, ctx, f"{where}.{k}")
+            return out
     except ExpressionError as exc:
         raise TemplateError(f"{where}: {exc}") from None
     return value
