@@ -255,3 +255,20 @@ def test_needs_match_job_ids_regardless_of_case() -> None:
         "  after:\n    needs: [TEST]\n    runs-on: x\n    steps: [{run: a}]\n",
     )
     assert wf.jobs["after"].needs == ["test"]
+
+
+def test_egress_allow_entries_use_the_allowlist_grammar() -> None:
+    text = (
+        "on: push\njobs:\n  j:\n    runs-on: x\n    egress:\n      mode: enforce\n"
+        "      allow:\n        - github.com\n        - 'pypi.org:99999'\n        - ${{ github.server_url }}\n"
+        "    steps: [{run: a}]\n"
+    )
+    with pytest.raises(WorkflowError) as info:
+        parse_workflow("w.yml", text)
+    errors = info.value.errors
+    assert any(e.startswith("w.yml (Line: 10, Col: 11): Unrecognized named-value: 'github'") for e in errors), errors
+    text = text.replace("        - ${{ github.server_url }}\n", "")
+    with pytest.raises(WorkflowError) as info:
+        parse_workflow("w.yml", text)
+    assert len(info.value.errors) == 1
+    assert info.value.errors[0].startswith("w.yml (Line: 9, Col: 11): Invalid egress allow entry 'pypi.org:99999': ")

@@ -151,6 +151,9 @@ class Converter:
                 job.name = _raw(value)
                 if job.name == "":
                     job.name = None
+            elif name == "egress":
+                self.egress(value)
+                job.egress = _raw(value)
             elif name in _JOB_FIELDS:
                 setattr(job, _JOB_FIELDS[name], _raw(value))
         for attr, default in (("env", {}), ("services", {}), ("with_", {}), ("outputs", {}), ("defaults", {})):
@@ -159,6 +162,23 @@ class Converter:
         if job.continue_on_error is None:
             job.continue_on_error = False
         return job, needs
+
+    def egress(self, token: Token) -> None:
+        """Check each `egress.allow` entry with the egress allowlist grammar, so a typo stops the
+        run before any step instead of silently blocking (or allowing) traffic later."""
+        allow = token.get("allow") if isinstance(token, MappingToken) else None
+        if not isinstance(allow, SequenceToken):
+            return
+        from github_runner.egress.allowlist import AllowlistError, parse_entry
+
+        for index, item in enumerate(allow.items):
+            entry = string_value(item)
+            if entry is None:
+                continue
+            try:
+                parse_entry(entry, index, "egress.allow")
+            except AllowlistError as exc:
+                self.errors.add(item.pos, f"Invalid egress allow entry '{entry}': {exc.why}")
 
     def runs_on(self, token: Token) -> None:
         if not isinstance(token, MappingToken):
@@ -277,7 +297,6 @@ _JOB_FIELDS = {
     "uses": "uses",
     "with": "with_",
     "secrets": "secrets",
-    "egress": "egress",
 }
 
 # Experimental background-step kinds (feature flag allowBackgroundSteps): their generated ids.
