@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from github_runner.engine.commands import (
-    AddMatcher,
     AddPath,
     CommandFailed,
     CommandProcessor,
@@ -199,9 +198,13 @@ def test_internal_set_repo_path_only_while_enabled() -> None:
     assert not p.process_line(line).processed
 
 
-def test_matchers() -> None:
-    p = proc(workspace="/w")
-    assert p.process_line("::add-matcher::.github/m.json").effects == (AddMatcher("/w/.github/m.json"),)
-    assert p.process_line("::remove-matcher owner=eslint::").effects == (RemoveMatcher(owner="eslint"),)
-    assert p.process_line("::remove-matcher owner=a::f.json").effects[0].level == "warning"  # type: ignore[union-attr]
-    assert p.process_line("::add-matcher::").effects[0] == Issue("warning", "File path must be specified.")
+def test_matcher_command_errors() -> None:
+    p = proc(workspace="/nonexistent-ws")
+    effects = p.process_line("::add-matcher::.github/m.json").effects
+    assert p.failed and Issue("error", "Could not find file '/nonexistent-ws/.github/m.json'.") in effects
+    q = proc()
+    assert q.process_line("::remove-matcher owner=a::f.json").effects[0].level == "warning"  # type: ignore[union-attr]
+    assert q.process_line("::add-matcher::").effects[0] == Issue("warning", "File path must be specified.")
+    assert q.process_line("::remove-matcher owner=eslint::").effects == (
+        Output("Removed matchers: 'eslint'"), RemoveMatcher(owner="eslint"))
+    assert not q.failed

@@ -68,6 +68,9 @@ class Issue:
     level: IssueLevel
     message: str
     properties: dict[str, str] = field(default_factory=dict)
+    # What the step log shows for it when that is not `message`: a problem matcher logs the
+    # whole matched line (the runner writes it as `##[error]<line>`).
+    log_message: str | None = None
 
     def _prop(self, name: str) -> str | None:
         for key, value in self.properties.items():

@@ -43,6 +43,7 @@ from github_runner.engine.commands.effects import (
     SetOutput,
     parse_int32,
 )
+from github_runner.engine.commands.matchers import MatcherConfig, MatcherError, MatcherSet, load_matchers
 from github_runner.engine.commands.parsing import ActionCommand, CommandNames, parse_command
 
 STOP_COMMAND = "stop-commands"
@@ -115,6 +116,7 @@ class JobCommandState:
     stopped: bool = False
     stop_token: str | None = None
     telemetry: list[str] = field(default_factory=list)
+    matchers: list[MatcherConfig] = field(default_factory=list)  # problem matchers, newest first
     _deprecated_seen: set[str] = field(default_factory=set)
 
     def record_deprecated(self, command: str) -> None:
@@ -184,31 +186,30 @@ class CommandProcessor:
         self.repository = repository
         self.to_host_path = to_host_path
         self.set_repo_path_enabled = False
+        self.matchers = MatcherSet(self.job.matchers, workspace)
 
     # -- entry point -------------------------------------------------------------------------
 
     def process_line(self, line: str) -> LineResult:
         # Fast path: a v2 command starts the (left-trimmed) line, a v1 command contains "##[".
         if "##[" not in line and not line.lstrip().startswith("::"):
-            return LineResult(False, (Output(line),))
+            return self._plain(line) if self.matchers.live else LineResult(False, (Output(line),))
         job = self.job
         command = parse_command(line, job.registered)
         if command is None:
-            return LineResult(False, (Output(self._sanitize(line)),))
+            return self._plain(self._sanitize(line))
         name = command.command.lower()
         if name == "notice" and not self.settings.enhanced_annotations:
-            return LineResult(
-                False,
-                (Debug("Enhanced Annotations not enabled on the server: 'notice' command will not be processed."),
-                 Output(line)),
-            )
+            skipped = Debug("Enhanced Annotations not enabled on the server: 'notice' command will not be processed.")
+            plain = self._plain(self._sanitize(line))
+            return LineResult(False, (skipped, *plain.effects))
         if job.stopped:
             if job.stop_token and name == job.stop_token.lower():
                 job.registered.discard(job.stop_token)
                 job.stopped = False
                 job.stop_token = None
                 return LineResult(True, (Output(line), Debug("Resume processing commands")))
-            return LineResult(False, (Output(self._sanitize(line)),))
+            return self._plain(self._sanitize(line))
         if name == STOP_COMMAND:
             return self._stop(line, command)
         omit_echo = HANDLED.get(name)
@@ -240,6 +241,14 @@ class CommandProcessor:
             self.job.registered.discard(INTERNAL_SET_REPO_PATH)
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _plain(self, line: str) -> LineResult:
+        """Ordinary output, unless a problem matcher turns the line into an annotation."""
+        if self.matchers.live:
+            issue = self.matchers.issue_for(line)
+            if issue is not None:
+                return LineResult(False, (issue,))
+        return LineResult(False, (Output(line),))
 
     @staticmethod
     def _sanitize(line: str) -> str:
@@ -323,7 +332,16 @@ class CommandProcessor:
             if not data:
                 effects.append(Issue("warning", "File path must be specified."))
                 return
-            effects.append(AddMatcher(self._host_file(data)))
+            path = self._host_file(data)
+            configs = self._load_matchers(path)
+            if configs:
+                owners = {c.owner.lower() for c in configs}
+                self.job.matchers = configs + [c for c in self.job.matchers if c.owner.lower() not in owners]
+                self.matchers.update(self.job.matchers)
+                joined = ", ".join(f"'{c.owner}'" for c in configs)
+                effects.append(Output(f"Added matchers: {joined}. Problem matchers scan action output for "
+                                      "known warning or error strings and report these inline."))
+            effects.append(AddMatcher(path))
         elif name == "remove-matcher":
             owner = props.get("owner")
             if owner and data:
@@ -331,11 +349,25 @@ class CommandProcessor:
             elif not owner and not data:
                 effects.append(Issue("warning", "Either an owner name or a file path must be specified in ##[remove-matcher] command."))
             else:
-                effects.append(RemoveMatcher(owner=owner) if owner else RemoveMatcher(path=self._host_file(data)))
+                path = None if owner else self._host_file(data)
+                owners = [owner] if owner else [c.owner for c in self._load_matchers(path or "")]
+                if owners:
+                    folded = {o.lower() for o in owners}
+                    self.job.matchers = [c for c in self.job.matchers if c.owner.lower() not in folded]
+                    self.matchers.update(self.job.matchers)
+                    effects.append(Output("Removed matchers: " + ", ".join(f"'{o}'" for o in owners)))
+                effects.append(RemoveMatcher(owner=owner) if owner else RemoveMatcher(path=path))
         elif name == INTERNAL_SET_REPO_PATH:
             for required in ("repoFullName", "workspaceRepo"):
                 if not props.get(required):
                     raise CommandError(f"Required field '{required}' is missing in ##[internal-set-repo-path] command.")
+
+    @staticmethod
+    def _load_matchers(path: str) -> list[MatcherConfig]:
+        try:
+            return load_matchers(path)
+        except MatcherError as error:
+            raise CommandError(str(error)) from None
 
     def _host_file(self, path: str) -> str:
         if self.to_host_path is not None:
