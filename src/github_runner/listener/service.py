@@ -1,0 +1,65 @@
+"""The runner service: N slots (one per registered identity), one HTTP client, signals.
+
+SIGTERM/SIGINT once: stop taking jobs, let running jobs finish, delete sessions, exit.
+Twice: cancel the running jobs (they run their `always()` steps and report `canceled`), then
+exit. Workers that ignore the cancel are killed after `listener.cancel_timeout`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Any
+
+from github_runner.config.settings import Settings
+from github_runner.config.state import StateDir
+from github_runner.github.http import ApiClient
+from github_runner.listener.slot import Slot
+
+log = logging.getLogger("github_runner.listener")
+
+
+class Service:
+    def __init__(self, settings: Settings, state: StateDir, *, once: bool = False) -> None:
+        self.settings = settings
+        self.state = state
+        self.once = once
+        self.stopping = False
+        self.cancelling = False
+        self.slots: list[Slot] = []
+        self.worker_settings: dict[str, Any] = settings.model_dump(mode="json")
+
+    def request_stop(self) -> None:
+        if not self.stopping:
+            self.stopping = True
+            log.info("stopping: no new jobs; running jobs will finish (signal again to cancel)")
+            for s in self.slots:
+                s.stop_polling()
+        elif not self.cancelling:
+            self.cancelling = True
+            log.info("cancelling running jobs")
+            for s in self.slots:
+                asyncio.ensure_future(s.cancel_job())
+                s.stop_polling()
+
+    async def run(self) -> int:
+        identities = self.state.identities()
+        if not identities:
+            log.error("no runner is registered in %s: run `github-runner register` first",
+                      self.state.root)
+            return 1
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+        async with ApiClient(self.settings.http_settings()) as api:
+            self.slots = [Slot(self, ident, api) for ident in identities]
+            log.info("listening with %d slot(s): %s", len(self.slots),
+                     ", ".join(s.name for s in self.slots))
+            try:
+                await asyncio.gather(*(s.run() for s in self.slots))
+            finally:
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    loop.remove_signal_handler(sig)
+        fatal = [s for s in self.slots if s.fatal]
+        return 1 if fatal else 0
