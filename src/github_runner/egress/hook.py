@@ -1,0 +1,147 @@
+"""Egress control as the executors see it (`NetworkHook`) and as the engine sees it (`Reporter`).
+
+The executor calls `attach(netns)` once the job's network namespace exists and before any job
+process starts, and `detach()` on every exit path. The engine fans its events to
+`EgressReporter`, which gives the audit log its step attribution (steps run one at a time, so
+the step whose window contains an event owns it), prints the effective policy at job start,
+turns blocked egress and detections into annotations when a step ends, and appends the egress
+table to the job summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from github_runner.egress.audit import AuditLog, TextMasker
+from github_runner.egress.gateway import Gateway, GatewayError, sweep_stale
+from github_runner.egress.policy import EffectivePolicy
+from github_runner.egress.report import summary_markdown
+from github_runner.egress.settings import parse_hostport, system_resolver
+from github_runner.engine.events import (
+    Annotation,
+    Event,
+    JobFinished,
+    JobStarted,
+    LogLine,
+    Reporter,
+    StepFinished,
+    StepStarted,
+    SummaryAppended,
+)
+from github_runner.executors.base import ExecutorError
+
+SUMMARY_STEP = "__egress"
+MAX_ANNOTATIONS = 20
+
+
+class EgressHook:
+    """One job's egress gateway, built when the executor hands over the job's netns."""
+
+    def __init__(
+        self,
+        policy: EffectivePolicy,
+        *,
+        job: str,
+        audit_path: Path | None = None,
+        masker: TextMasker | None = None,
+        secrets: Iterable[str] = (),
+        state_dir: Path | None = None,
+    ) -> None:
+        self.policy = policy
+        self.job = job
+        self.audit = AuditLog(audit_path, job, policy.mode, masker=masker, secrets=secrets)
+        self.state_dir = state_dir
+        self.gateway: Gateway | None = None
+        s = policy.settings
+        try:
+            self.upstream = parse_hostport(s.upstream_dns) if s.upstream_dns else system_resolver()
+        except ValueError as exc:
+            raise ExecutorError(f"egress: {exc}") from None
+
+    @property
+    def active(self) -> bool:
+        return self.policy.mode in ("audit", "block")
+
+    async def attach(self, netns_path: Path) -> None:
+        if not self.active:
+            return
+        await sweep_stale(self.state_dir)
+        gateway = Gateway(netns_path, self.policy, self.audit, self.upstream, state_dir=self.state_dir)
+        try:
+            await gateway.start()
+        except GatewayError as exc:
+            raise ExecutorError(
+                f"egress {self.policy.mode} mode: refusing to start the job: {exc}"
+            ) from exc
+        self.gateway = gateway
+
+    async def detach(self) -> None:
+        if self.gateway is not None:
+            try:
+                await self.gateway.stop()
+            finally:
+                self.gateway = None
+        self.audit.close()
+
+    def violations(self) -> list[dict[str, Any]]:
+        return [r for r in self.audit.records if r.get("action") in ("blocked", "refused")]
+
+    @property
+    def fails_job(self) -> bool:
+        """`on_violation: fail`: the job fails even when a step swallowed the blocked error."""
+        return self.policy.settings.on_violation == "fail" and bool(self.violations())
+
+
+def describe_record(rec: dict[str, Any]) -> str:
+    """One line for an annotation, naming what was blocked or detected and why."""
+    if rec["event"] == "dns":
+        return f"egress: DNS {rec.get('qname')} {rec['action']} ({rec.get('reason', '')})"
+    if rec["event"] == "connection":
+        names = ",".join(rec.get("names") or []) or "no DNS name: direct IP"
+        port = f":{rec['dport']}" if rec.get("dport") is not None else ""
+        return (f"egress: {rec.get('proto')} connection to {rec.get('dst')}{port} ({names}) "
+                f"{rec['action']}: {rec.get('reason', '')}")
+    what = rec.get("qname") or rec.get("dst") or rec.get("cmdline") or ""
+    return f"egress detection {rec.get('kind')}: {what} ({'; '.join(rec.get('reasons', []))})"
+
+
+class EgressReporter:
+    """Feeds step windows to the audit log and reports egress back through `sink`."""
+
+    def __init__(self, hook: EgressHook, sink: Reporter | None = None) -> None:
+        self.hook = hook
+        self.sink = sink
+        self._mark = 0
+
+    async def emit(self, event: Event) -> None:
+        audit = self.hook.audit
+        if isinstance(event, JobStarted):
+            if self.sink is not None:
+                for line in self.hook.policy.describe():
+                    await self.sink.emit(LogLine(job_id=event.job_id, step_id=None, text=line, kind="info"))
+        elif isinstance(event, StepStarted):
+            audit.set_step({"index": event.number, "name": event.name, "id": event.step_id,
+                            "stage": event.stage})
+            self._mark = len(audit.records)
+        elif isinstance(event, StepFinished):
+            await self._annotate(event.job_id, event.step_id)
+            audit.set_step(None)
+        elif isinstance(event, JobFinished) and self.hook.active and self.sink is not None:
+            await self.sink.emit(SummaryAppended(job_id=event.job_id, step_id=SUMMARY_STEP,
+                                                 markdown=summary_markdown(audit.records, self.hook.policy.mode)))
+
+    async def _annotate(self, job_id: str, step_id: str) -> None:
+        if self.sink is None:
+            return
+        new = self.hook.audit.records[self._mark :]
+        interesting = [r for r in new if r.get("action") in ("blocked", "refused") or r["event"] == "detection"]
+        for rec in interesting[:MAX_ANNOTATIONS]:
+            level = "error" if rec.get("action") in ("blocked", "refused") and rec["event"] != "detection" else "warning"
+            await self.sink.emit(Annotation(job_id=job_id, step_id=step_id, level=level,
+                                            message=describe_record(rec), title="egress"))
+        if len(interesting) > MAX_ANNOTATIONS:
+            await self.sink.emit(Annotation(job_id=job_id, step_id=step_id, level="warning", title="egress",
+                                            message=f"egress: {len(interesting) - MAX_ANNOTATIONS} more events "
+                                                    "in the audit log"))
