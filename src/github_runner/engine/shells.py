@@ -127,7 +127,15 @@ def which(command: str, path: str | None) -> str | None:
     """The runner's WhichUtil on Linux: an absolute existing path as is, else a PATH search."""
     if os.path.isabs(command):
         return command if os.path.isfile(command) else None
-    return shutil.which(command, path=path if path is not None else os.environ.get("PATH", ""))
+    search = path if path is not None else os.environ.get("PATH", "")
+    if "/" not in command:
+        return shutil.which(command, path=search)
+    # A relative path is looked up under each PATH entry, never under the runner's own cwd.
+    for directory in filter(None, search.split(os.pathsep)):
+        candidate = os.path.join(directory, command)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
 
 
 @dataclass(frozen=True)

@@ -135,3 +135,14 @@ def test_script_path_quotes_are_escaped(tmp_path: Path) -> None:
     command = resolve_shell('bash -c "cat \\"{0}\\""')
     # The runner escapes quotes in the path, so a quoted {0} stays one argument.
     assert command.argv('/t/we"ird') == [shutil.which("bash"), "-c", 'cat "/t/we"ird"']
+
+
+def test_relative_shell_paths_are_searched_under_path_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tool = tmp_path / "bin" / "tools" / "myshell"
+    tool.parent.mkdir(parents=True)
+    tool.write_text("#!/bin/sh\nexec sh \"$@\"\n")
+    tool.chmod(0o755)
+    monkeypatch.chdir(tmp_path / "bin")  # the runner's own cwd must not matter
+    with pytest.raises(ShellError, match="tools/myshell: command not found"):
+        resolve_shell("tools/myshell {0}", path="/usr/bin")
+    assert resolve_shell("tools/myshell {0}", path=f"/usr/bin:{tmp_path / 'bin'}").program == str(tool)
