@@ -209,3 +209,20 @@ def resolve_shell(
     if "{0}" not in args:
         raise ShellError(INVALID_SHELL)
     return ShellCommand(name, program, args, EXTENSIONS.get(name.lower(), ""))
+
+
+def run_step_header(script: str, command: ShellCommand, env: dict[str, str] | None = None) -> tuple[str, list[str]]:
+    """The folded header GitHub logs before a `run:` step: (group title, lines inside the group).
+
+    Title `Run <first non-blank script line>`; then every script line in bright cyan, the
+    `shell: ...` line and the step's `env` context (`  NAME: value`), as the runner prints them.
+    """
+    first = script.lstrip(" \t\r\n")
+    cut = min((i for i in (first.find("\r"), first.find("\n")) if i >= 0), default=-1)
+    title = f"Run {first[:cut] if cut >= 0 else first}"
+    lines = [f"\x1b[36;1m{line}\x1b[0m" for line in script.replace("\r\n", "\n").rstrip("\n").split("\n")]
+    lines.append(command.describe())
+    if env:
+        lines.append("env:")
+        lines.extend(f"  {key}: {value}" for key, value in env.items())
+    return title, lines

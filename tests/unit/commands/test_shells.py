@@ -146,3 +146,14 @@ def test_relative_shell_paths_are_searched_under_path_only(tmp_path: Path, monke
     with pytest.raises(ShellError, match="tools/myshell: command not found"):
         resolve_shell("tools/myshell {0}", path="/usr/bin")
     assert resolve_shell("tools/myshell {0}", path=f"/usr/bin:{tmp_path / 'bin'}").program == str(tool)
+
+
+def test_run_step_header_matches_the_runner_log() -> None:
+    from github_runner.engine.shells import run_step_header
+
+    command = resolve_shell("bash")
+    title, lines = run_step_header("\n  echo one\necho two\n\n", command, {"A": "1"})
+    assert title == "Run echo one"
+    assert lines == ["\x1b[36;1m\x1b[0m", "\x1b[36;1m  echo one\x1b[0m", "\x1b[36;1mecho two\x1b[0m",
+                     f"shell: {shutil.which('bash')} --noprofile --norc -e -o pipefail {{0}}", "env:", "  A: 1"]
+    assert run_step_header("x", command)[1][-1].startswith("shell: ")
