@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Per-step overhead of `github-runner exec`, and its cold start, against baselines in one run.
+
+1. A 50-step `run:` workflow through `exec` vs 50 raw `bash -e script` spawns of the same
+   scripts from Python: prints ms/step above that raw floor (target <= 3 ms).
+2. Cold `exec` of a 1-step workflow vs `python3 -c pass` (target <= 8x).
+
+    uv run python bench/step_overhead.py [--steps 50] [--repeat 3]
+
+Each figure is the best of `--repeat` runs (least disturbed by other load on the machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SCRIPT = 'echo "step {i}: $((40 + 2))"\n'
+
+
+def _exec_argv(repo: Path) -> list[str]:
+    exe = shutil.which("github-runner", path=str(Path(sys.executable).parent)) or shutil.which("github-runner")
+    if exe:
+        return [exe, "exec", "-C", str(repo)]
+    return [sys.executable, "-m", "github_runner", "exec", "-C", str(repo)]
+
+
+def _write_workflow(repo: Path, steps: int) -> None:
+    wf = repo / ".github" / "workflows"
+    wf.mkdir(parents=True, exist_ok=True)
+    body = "".join(f"      - run: |\n          {SCRIPT.format(i=i).strip()}\n" for i in range(steps))
+    (wf / "bench.yml").write_text(f"on: push\njobs:\n  bench:\n    runs-on: x\n    steps:\n{body}")
+
+
+def _timed(argv: list[str], **kw: object) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)  # type: ignore[call-overload]
+    return time.perf_counter() - start
+
+
+def raw_bash(steps: int, tmp: Path) -> float:
+    """The floor: the same scripts, each written to a file and run with `bash -e`."""
+    start = time.perf_counter()
+    for i in range(steps):
+        path = tmp / f"raw{i}.sh"
+        path.write_text(SCRIPT.format(i=i))
+        subprocess.run(["bash", "-e", str(path)], check=True, stdout=subprocess.PIPE)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    # A normal install writes bytecode on first import; this session's PYTHONDONTWRITEBYTECODE
+    # would make every run recompile every module, so it is dropped and a warm-up run writes it.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["NO_COLOR"] = "1"
+    with tempfile.TemporaryDirectory(prefix="ghr-bench-") as tmp_s:
+        tmp = Path(tmp_s)
+        many, one = tmp / "many", tmp / "one"
+        _write_workflow(many, args.steps)
+        _write_workflow(one, 1)
+        _timed(_exec_argv(one), env=env)  # warm-up: bytecode, page cache
+        floor = min(raw_bash(args.steps, tmp) for _ in range(args.repeat))
+        full = min(_timed(_exec_argv(many), env=env) for _ in range(args.repeat))
+        single = min(_timed(_exec_argv(one), env=env) for _ in range(args.repeat))
+        python = min(_timed(["python3", "-c", "pass"], env=env) for _ in range(args.repeat))
+    # Fixed start-up cost (imports, job set-up) is measured by the 1-step run; the per-step
+    # overhead is what the other steps add beyond the raw spawn floor.
+    per_step = ((full - single) - floor * (args.steps - 1) / args.steps) / (args.steps - 1) * 1000
+    floor_ms = floor / args.steps * 1000
+    print(f"raw bash -e spawn floor:      {floor_ms:7.2f} ms/step ({args.steps} steps, {floor:.3f} s)")
+    print(f"exec, {args.steps}-step workflow:      {full:7.3f} s ({full / args.steps * 1000:.2f} ms/step incl. start-up)")
+    print(f"exec overhead above floor:    {per_step:7.2f} ms/step (target <= 3 ms)")
+    print(f"python3 -c pass:              {python * 1000:7.1f} ms")
+    print(f"exec, 1-step workflow (cold): {single * 1000:7.1f} ms = {single / python:.1f}x python3 -c pass (target <= 8x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
