@@ -118,20 +118,31 @@ class _Compiled:
         )
 
     def matches(self, buf: bytes) -> list[tuple[int, int, int]]:
-        """Every (pattern, start, end) occurrence in `buf`, overlapping ones included."""
+        """Every (pattern, start, end) occurrence in `buf`, overlapping ones included.
+
+        The leftmost-longest scan misses only matches that start inside one of its hits (or
+        at a hit's start, when shorter). Those end before `hit.end - 1 + max_pattern`, so an
+        overlapping search over each hit's region (regions merged) finds the complete set.
+        """
         assert self.scanner is not None and self.overlapper is not None
         found = self.scanner.find_matches_as_indexes(buf)
         if not found:
             return found
-        extra: list[tuple[int, int, int]] = []
-        for first, start, end in found:
-            # Shorter patterns at the same start (an anchor under a secret) count too.
-            window = buf[start : min(len(buf), end - 1 + self.max_pattern)]
-            inside = end - start
-            for index, s, e in self.overlapper.find_matches_as_indexes(window, overlapping=True):
-                if s < inside and (s, index) != (0, first):
-                    extra.append((index, start + s, start + e))
-        return found + extra if extra else found
+        n, reach = len(buf), self.max_pattern - 1
+        regions: list[list[int]] = []
+        for _, start, end in found:
+            stop = min(n, end + reach)
+            if regions and start <= regions[-1][1]:
+                regions[-1][1] = max(regions[-1][1], stop)
+            else:
+                regions.append([start, stop])
+        complete: list[tuple[int, int, int]] = []
+        for begin, stop in regions:
+            for index, s, e in self.overlapper.find_matches_as_indexes(
+                buf[begin:stop], overlapping=True
+            ):
+                complete.append((index, begin + s, begin + e))
+        return complete
 
     def _is_proper_prefix(self, suffix: bytes) -> bool:
         secrets = self.sorted_secrets
