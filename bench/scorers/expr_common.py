@@ -46,7 +46,7 @@ def same_value(actual: Any, expected: Any) -> bool:
 
 
 def check_result(actual: Any, kind: str, value: Any, special: bool = False) -> tuple[bool, str]:
-    if special and isinstance(value, str) and value in SPECIAL:
+    if (special or kind == "Number") and isinstance(value, str) and value in SPECIAL:
         value = SPECIAL[value]
     got_kind = kind_name(actual)
     if got_kind != kind:
