@@ -272,3 +272,14 @@ def test_egress_allow_entries_use_the_allowlist_grammar() -> None:
         parse_workflow("w.yml", text)
     assert len(info.value.errors) == 1
     assert info.value.errors[0].startswith("w.yml (Line: 9, Col: 11): Invalid egress allow entry 'pypi.org:99999': ")
+
+
+def test_whole_strategy_as_one_expression() -> None:
+    wf = parse_workflow(
+        "w.yml",
+        "on: push\njobs:\n  j:\n    runs-on: x\n    strategy: ${{ fromJSON(github.event.inputs.s) }}\n"
+        "    steps: [{run: a}]\n",
+    )
+    strategy = wf.jobs["j"].strategy
+    assert strategy is not None and strategy.matrix is None
+    assert strategy.expression == "${{ fromJSON(github.event.inputs.s) }}"

@@ -200,9 +200,10 @@ class Converter:
             "prefix to target a single runner group.",
         )
 
-    def strategy(self, token: Token) -> Strategy | Any:
+    def strategy(self, token: Token) -> Strategy:
         if not isinstance(token, MappingToken):
-            return Strategy(matrix=_raw(token), pos=token.pos)  # one `${{ }}` for the whole strategy
+            raw = _raw(token)
+            return Strategy(expression=raw if isinstance(raw, str) else None, pos=token.pos)
         strategy = Strategy(pos=token.pos, positions=_positions(token))
         for key, value in token.pairs:
             name = string_value(key)

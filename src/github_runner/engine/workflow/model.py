@@ -102,6 +102,8 @@ class Strategy(Node):
     matrix: Raw = None  # raw template: mapping (vectors, include, exclude) or `${{ }}` string
     fail_fast: Raw = True
     max_parallel: Raw = None
+    # `strategy: ${{ ... }}`: the whole strategy is one expression (matrix etc. come from it).
+    expression: str | None = None
 
 
 @dataclass
