@@ -142,3 +142,19 @@ def test_to_json_numbers_and_strings() -> None:
     assert to_json(1e-7) == "1E-07"
     assert to_json("a\u0001\n\"é") == '"a\\u0001\\n\\"é"'
     assert to_json({"a": [1, {}], "b": []}) == '{\n  "a": [\n    1,\n    {}\n  ],\n  "b": []\n}'
+
+
+def test_case_insensitive_dict_is_a_real_dict() -> None:
+    import copy
+    import json
+    import pickle
+
+    d = CaseInsensitiveDict({"Path": "/bin"})
+    d |= {"PATH": "/usr/bin", "Home": "/root"}
+    assert isinstance(d, dict) and json.dumps(d) == '{"Path": "/usr/bin", "Home": "/root"}'
+    assert dict(d) == {"Path": "/usr/bin", "Home": "/root"}
+    assert d.setdefault("home", "x") == "/root" and d.pop("HOME") == "/root" and "home" not in d
+    for clone in (d.copy(), pickle.loads(pickle.dumps(d)), copy.deepcopy(d)):
+        assert isinstance(clone, CaseInsensitiveDict) and clone["path"] == "/usr/bin"
+    d.clear()
+    assert not d and "path" not in d

@@ -8,7 +8,7 @@ sequence (Array) or a mapping (Object). Property names compare like .NET's
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from enum import IntEnum
 from typing import Any
 
@@ -92,70 +92,111 @@ def fold(key: str) -> str:
     return "".join(out)
 
 
-class CaseInsensitiveDict(MutableMapping[str, Any]):
-    """A mapping whose keys compare like GitHub's contexts: ordinal, ignoring case.
+class CaseInsensitiveDict(dict):  # type: ignore[type-arg]
+    """A dict whose keys compare like GitHub's contexts: ordinal, ignoring case.
 
-    Keeps the first spelling of each key for iteration and `toJSON`; insertion order is kept.
+    A real `dict` subclass (so `json.dumps`, `isinstance(x, dict)` and `dict(x)` keep working);
+    it stores the first spelling of each key and keeps an index of folded keys beside it.
     """
 
-    __slots__ = ("_data",)
+    __slots__ = ("_keys",)
 
     def __init__(self, data: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None, **kw: Any) -> None:
-        self._data: dict[str, tuple[str, Any]] = {}
+        super().__init__()
+        self._keys: dict[str, str] = {}
         if data is not None:
             self.update(data)
         if kw:
             self.update(kw)
 
-    def __getitem__(self, key: str) -> Any:
-        return self._data[fold(key)][1]
+    def _original(self, key: Any) -> Any:
+        if isinstance(key, str):
+            original = self._keys.get(fold(key))
+            if original is not None:
+                return original
+        raise KeyError(key)
+
+    def __getitem__(self, key: Any) -> Any:
+        try:
+            return dict.__getitem__(self, key)
+        except KeyError:
+            return dict.__getitem__(self, self._original(key))
 
     def __setitem__(self, key: str, value: Any) -> None:
         folded = fold(key)
-        old = self._data.get(folded)
-        self._data[folded] = (old[0] if old is not None else key, value)
+        original = self._keys.get(folded)
+        if original is None:
+            self._keys[folded] = key
+            original = key
+        dict.__setitem__(self, original, value)
 
-    def __delitem__(self, key: str) -> None:
-        del self._data[fold(key)]
+    def __delitem__(self, key: Any) -> None:
+        original = self._original(key)
+        del self._keys[fold(original)]
+        dict.__delitem__(self, original)
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and fold(key) in self._data
+        return isinstance(key, str) and fold(key) in self._keys
 
-    def __iter__(self) -> Iterator[str]:
-        return (k for k, _ in self._data.values())
+    def get(self, key: Any, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
 
-    def __len__(self) -> int:
-        return len(self._data)
+    def update(self, *args: Any, **kw: Any) -> None:  # type: ignore[override]
+        for data in (*args, kw):
+            items = data.items() if isinstance(data, Mapping) else data
+            for k, v in items:
+                self[k] = v
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
-        item = self._data.get(fold(key))
-        return default if item is None else item[1]
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
 
-    def values(self) -> Any:  # type: ignore[override]
-        return [v for _, v in self._data.values()]
+    def pop(self, key: Any, *default: Any) -> Any:
+        if key not in self:
+            if default:
+                return default[0]
+            raise KeyError(key)
+        value = self[key]
+        del self[key]
+        return value
 
-    def items(self) -> Any:  # type: ignore[override]
-        return list(self._data.values())
+    def popitem(self) -> tuple[str, Any]:
+        key, value = dict.popitem(self)
+        del self._keys[fold(key)]
+        return key, value
+
+    def clear(self) -> None:
+        dict.clear(self)
+        self._keys.clear()
 
     def copy(self) -> "CaseInsensitiveDict":
-        new = CaseInsensitiveDict()
-        new._data = dict(self._data)
+        return CaseInsensitiveDict(self)
+
+    def __or__(self, other: Any) -> "CaseInsensitiveDict":
+        new = self.copy()
+        new.update(other)
         return new
 
-    def __repr__(self) -> str:
-        return f"CaseInsensitiveDict({dict(self.items())!r})"
+    def __ior__(self, other: Any) -> "CaseInsensitiveDict":  # type: ignore[override,misc]
+        self.update(other)
+        return self
 
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Mapping):
-            return dict(self.items()) == dict(other.items())
-        return NotImplemented
+    def __reduce__(self) -> Any:
+        return (CaseInsensitiveDict, (list(self.items()),))
+
+    def __repr__(self) -> str:
+        return f"CaseInsensitiveDict({dict.__repr__(self)})"
 
 
 def lookup(obj: Mapping[str, Any], key: str) -> tuple[bool, Any]:
     """Case-insensitive property lookup on any mapping; `(found, value)`."""
     if isinstance(obj, CaseInsensitiveDict):
-        item = obj._data.get(fold(key))
-        return (False, None) if item is None else (True, item[1])
+        original = obj._keys.get(fold(key))
+        return (False, None) if original is None else (True, dict.__getitem__(obj, original))
     try:
         return True, obj[key]
     except (KeyError, TypeError):
