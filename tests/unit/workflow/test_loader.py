@@ -283,3 +283,17 @@ def test_whole_strategy_as_one_expression() -> None:
     strategy = wf.jobs["j"].strategy
     assert strategy is not None and strategy.matrix is None
     assert strategy.expression == "${{ fromJSON(github.event.inputs.s) }}"
+
+
+def test_container_and_service_need_an_image() -> None:
+    text = (
+        "on: push\njobs:\n  j:\n    runs-on: x\n    container:\n      options: --cpus 1\n"
+        "    services:\n      db:\n        env: {A: b}\n      cache: redis:7\n"
+        "      dyn:\n        image: ${{ matrix.image }}\n    steps: [{run: a}]\n"
+    )
+    with pytest.raises(WorkflowError) as info:
+        parse_workflow("w.yml", text)
+    assert info.value.errors == [
+        "w.yml (Line: 6, Col: 7): Container image cannot be empty",
+        "w.yml (Line: 9, Col: 9): Container image cannot be empty",
+    ]

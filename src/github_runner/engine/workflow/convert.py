@@ -30,6 +30,16 @@ def _raw(token: Token | None) -> Any:
     return None if token is None else token.to_raw()
 
 
+def _has_expression(token: Token) -> bool:
+    if isinstance(token, ExpressionToken):
+        return True
+    if isinstance(token, SequenceToken):
+        return any(_has_expression(t) for t in token.items)
+    if isinstance(token, MappingToken):
+        return any(_has_expression(k) or _has_expression(v) for k, v in token.pairs)
+    return False
+
+
 def _positions(mapping: MappingToken) -> dict[str, Pos]:
     return {str(k): v.pos for k, v in mapping.pairs if isinstance(k, LiteralToken) and v.pos}
 
@@ -151,6 +161,14 @@ class Converter:
                 job.name = _raw(value)
                 if job.name == "":
                     job.name = None
+            elif name == "container":
+                self.container(value)
+                job.container = _raw(value)
+            elif name == "services":
+                if isinstance(value, MappingToken):
+                    for _, service in value.pairs:
+                        self.container(service)
+                job.services = _raw(value)
             elif name == "egress":
                 self.egress(value)
                 job.egress = _raw(value)
@@ -162,6 +180,12 @@ class Converter:
         if job.continue_on_error is None:
             job.continue_on_error = False
         return job, needs
+
+    def container(self, token: Token) -> None:
+        """A container given as a mapping needs an image (unless expressions decide it later)."""
+        if isinstance(token, MappingToken) and not _has_expression(token):
+            if string_value(token.get("image")) is None:
+                self.errors.add(token.pos, "Container image cannot be empty")
 
     def egress(self, token: Token) -> None:
         """Check each `egress.allow` entry with the egress allowlist grammar, so a typo stops the
