@@ -297,3 +297,17 @@ def test_container_and_service_need_an_image() -> None:
         "w.yml (Line: 6, Col: 7): Container image cannot be empty",
         "w.yml (Line: 9, Col: 9): Container image cannot be empty",
     ]
+
+
+def test_choice_inputs_need_options() -> None:
+    text = (
+        "on:\n  workflow_dispatch:\n    inputs:\n      a:\n        type: choice\n"
+        "      b:\n        type: string\n        options: [x]\n      c:\n        type: choice\n        options: [x, y]\n"
+        "jobs:\n  j:\n    runs-on: x\n    steps: [{run: a}]\n"
+    )
+    with pytest.raises(WorkflowError) as info:
+        parse_workflow("w.yml", text)
+    assert info.value.errors == [
+        "w.yml (Line: 5, Col: 9): Missing 'options' for choice input",
+        "w.yml (Line: 7, Col: 9): Input type is not 'choice', but 'options' is defined",
+    ]

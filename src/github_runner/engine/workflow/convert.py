@@ -57,6 +57,7 @@ class Converter:
             name = string_value(key)
             if name == "on":
                 wf.on = self.events(value)
+                self.dispatch_inputs(value)
             elif name == "name":
                 wf.name = _raw(value)
             elif name == "run-name":
@@ -88,6 +89,22 @@ class Converter:
                 out[str(key.to_raw())] = {} if raw is None else raw
             return out
         return {}
+
+    def dispatch_inputs(self, token: Token) -> None:
+        """`type: choice` inputs list their `options`, and only they do."""
+        dispatch = token.get("workflow_dispatch") if isinstance(token, MappingToken) else None
+        inputs = dispatch.get("inputs") if isinstance(dispatch, MappingToken) else None
+        if not isinstance(inputs, MappingToken):
+            return
+        for _, spec in inputs.pairs:
+            if not isinstance(spec, MappingToken):
+                continue
+            options = spec.get("options")
+            if string_value(spec.get("type")) == "choice":
+                if not isinstance(options, SequenceToken) or not options.items:
+                    self.errors.add(spec.pos, "Missing 'options' for choice input")
+            elif options is not None:
+                self.errors.add(spec.pos, "Input type is not 'choice', but 'options' is defined")
 
     # -- jobs ---------------------------------------------------------------------------------
 
