@@ -135,3 +135,9 @@ def test_summary_masks_each_line_and_keeps_line_endings(tmp_path: Path) -> None:
     masker = Masker(min_length=1)
     masker.add("TOKEN")
     assert read_step_summary(path, masker.mask) == [StepSummary("a ***\r\nb ***\nTOK\nEN")]
+
+
+def test_summary_honours_a_utf16_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "s"
+    path.write_bytes(codecs.BOM_UTF16_LE + "# Überschrift\n".encode("utf-16-le"))
+    assert read_step_summary(path, str) == [StepSummary("# Überschrift\n")]

@@ -10,7 +10,6 @@ the step; the pairs read before the bad line still apply, as in the runner.
 
 from __future__ import annotations
 
-import codecs
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from github_runner.engine.commands.effects import (
     SetOutput,
 )
 from github_runner.engine.commands.summary import read_step_summary
+from github_runner.engine.commands.textfiles import decode_text, read_text  # noqa: F401 (re-export)
 
 FILE_COMMAND_DIR = "_runner_file_commands"
 # env var -> (file prefix, the runner's context name used in error messages)
@@ -39,33 +39,8 @@ FILE_COMMANDS: dict[str, tuple[str, str]] = {
 }
 ENV_BLOCKLIST = ("NODE_OPTIONS",)
 
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-
-
 class FileCommandError(Exception):
     """A file command's content is malformed; the message is the runner's own text."""
-
-
-def decode_text(raw: bytes) -> str:
-    """File.ReadAllText: honour a byte-order mark (and drop it), else UTF-8 with replacement."""
-    for bom, encoding in _BOMS:
-        if raw.startswith(bom):
-            return raw[len(bom) :].decode(encoding, errors="replace")
-    return raw.decode("utf-8", errors="replace")
-
-
-def read_text(path: Path) -> str | None:
-    """The file's text, or None when it (or its directory) does not exist."""
-    try:
-        return decode_text(path.read_bytes())
-    except (FileNotFoundError, NotADirectoryError):
-        return None
 
 
 def _read_line(text: str, index: int) -> tuple[str | None, int, bool]:

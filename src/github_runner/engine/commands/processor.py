@@ -199,7 +199,7 @@ class CommandProcessor:
         if command is None:
             return self._plain(self._sanitize(line))
         name = command.command.lower()
-        if name == "notice" and not self.settings.enhanced_annotations:
+        if command.command == "notice" and not self.settings.enhanced_annotations:  # sic: case-sensitive
             skipped = Debug("Enhanced Annotations not enabled on the server: 'notice' command will not be processed.")
             plain = self._plain(self._sanitize(line))
             return LineResult(False, (skipped, *plain.effects))

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from github_runner.engine.commands.effects import Debug, Effect, Issue, StepSummary
+from github_runner.engine.commands.textfiles import decode_text
 
 SUMMARY_SIZE_LIMIT = 1024 * 1024
 UNSUPPORTED_SUMMARY_SIZE = (
@@ -31,7 +32,7 @@ def read_step_summary(path: Path, mask: Callable[[str], str]) -> list[Effect]:
     if size > SUMMARY_SIZE_LIMIT:
         return [Issue("error", UNSUPPORTED_SUMMARY_SIZE.format(SUMMARY_SIZE_LIMIT // 1024, size // 1024))]
     try:
-        text = path.read_bytes().decode("utf-8-sig", errors="replace")
+        text = decode_text(path.read_bytes())
     except OSError as error:
         return [Issue("error", f"Failed to create step summary using 'GITHUB_STEP_SUMMARY': {error}"),
                 Debug(f"Error while processing file ({path}): {error!r}")]
