@@ -171,7 +171,7 @@ async def _run_steps(
 
     async def steps() -> None:
         for step in plan.steps:
-            await run_step(state, scope, step)
+            state.outcomes.append(await run_step(state, scope, step))
 
     task = asyncio.ensure_future(steps())
     try:
@@ -200,7 +200,7 @@ async def _run_steps(
         plan.job_id,
         result,  # type: ignore[arg-type]
         outputs=outputs,
-        steps=[],
+        steps=list(state.outcomes),
     )
 
 

@@ -77,14 +77,17 @@ class StepOutput:
 
     async def write(self, chunk: bytes) -> None:
         text = self._buffer + self._decoder.decode(chunk)
+        held = ""
+        if text.endswith("\r"):  # may be the first half of a \r\n split across chunks
+            text, held = text[:-1], "\r"
         if "\n" not in text and "\r" not in text:
             if len(text) > self.MAX_LINE:
                 await self._on_line(text[: self.MAX_LINE])
                 text = ""
-            self._buffer = text
+            self._buffer = text + held
             return
         lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-        self._buffer = lines.pop()
+        self._buffer = lines.pop() + held
         for line in lines:
             await self._on_line(line)
 
@@ -92,4 +95,8 @@ class StepOutput:
         rest = self._buffer + self._decoder.decode(b"", final=True)
         self._buffer = ""
         if rest:
-            await self._on_line(rest)
+            lines = rest.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+            if lines[-1] == "":
+                lines.pop()
+            for line in lines:
+                await self._on_line(line)

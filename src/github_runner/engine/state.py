@@ -52,6 +52,8 @@ class JobState:
     status: str = "success"  # job status for success()/failure()/cancelled()
     cancel: asyncio.Event = field(default_factory=asyncio.Event)
     step_counter: int = 0
+    action: str = ""  # the running step's id: github.action and GITHUB_ACTION
+    outcomes: list[Any] = field(default_factory=list)  # StepOutcome of each top-level step
     states: dict[str, dict[str, str]] = field(default_factory=dict)  # save-state per action step
     grace_seconds: float = 7.5  # SIGINT -> SIGKILL on cancel or timeout
     echo_commands: bool = False

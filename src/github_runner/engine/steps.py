@@ -27,9 +27,9 @@ class StepError(Exception):
 
 def eval_context(state: JobState, scope: Scope, env: dict[str, str]) -> EvalContext:
     contexts: dict[str, Any] = dict(state.plan.contexts)
-    github = state.github
+    github = {**state.github, "action": state.action}
     if scope.action_path:
-        github = {**github, "action_path": scope.action_path}
+        github["action_path"] = scope.action_path
     contexts.update(
         {
             "github": github,
@@ -101,6 +101,7 @@ async def run_step(state: JobState, scope: Scope, step: StepPlan) -> StepOutcome
     """Run (or skip) one step, record it in `scope.steps`, update the job or action status."""
     state.step_counter += 1
     number = state.step_counter
+    state.action = step.id
     env_ctx = context_env(state, scope)
     ctx = eval_context(state, scope, env_ctx)
     name = display_name(step, ctx)
@@ -182,6 +183,7 @@ def process_env(state: JobState, scope: Scope, env_ctx: dict[str, str]) -> dict[
     """The environment of a step's process: runner variables, then the evaluated env, then PATH."""
     env = dict(state.base_env)
     env.update(env_ctx)
+    env["GITHUB_ACTION"] = state.action
     from github_runner.engine.commands.file_commands import build_path
 
     env["PATH"] = build_path(state.path, env.get("PATH") or _default_path())
