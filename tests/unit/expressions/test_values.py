@@ -158,3 +158,19 @@ def test_case_insensitive_dict_is_a_real_dict() -> None:
         assert isinstance(clone, CaseInsensitiveDict) and clone["path"] == "/usr/bin"
     d.clear()
     assert not d and "path" not in d
+
+
+def test_whitespace_is_dotnet_whitespace() -> None:
+    from github_runner.engine.expressions import ExpressionError, parse
+
+    assert parse_number("\u00a0 7\u2028") == 7.0
+    assert math.isnan(parse_number("\x1c7"))  # not whitespace in .NET
+    assert evaluate_text("\u3000 1 ==\u00851") is True
+    with pytest.raises(ExpressionError, match="Unexpected symbol"):
+        parse("1 ==\x1f1")
+
+
+def evaluate_text(expr: str) -> object:
+    from github_runner.engine.expressions import EvalContext, evaluate
+
+    return evaluate(expr, EvalContext({}))

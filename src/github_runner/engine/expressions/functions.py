@@ -16,7 +16,7 @@ from .errors import ExpressionError
 from .hashfiles import fn_hash_files
 from .status import fn_always, fn_cancelled, fn_failure, fn_success
 from .tojson import to_json
-from .values import CaseInsensitiveDict, Kind, fold, kind_name, kind_of, loose_equal, to_string
+from .values import CaseInsensitiveDict, Kind, fold, is_space, kind_name, kind_of, loose_equal, to_string
 
 if TYPE_CHECKING:
     from .context import EvalContext
@@ -214,7 +214,9 @@ def from_json(text: str) -> Any:
     """Parse JSON as the runner's Newtonsoft reader does: one value, trailing text ignored,
     raw control characters allowed in strings, NaN/Infinity accepted, at most 64 levels deep.
     Numbers become floats; objects compare keys case-insensitively."""
-    start = len(text) - len(text.lstrip())
+    start = 0
+    while start < len(text) and is_space(text[start]):
+        start += 1
     try:
         value, _ = _DECODER.raw_decode(text, start)
     except (ValueError, RecursionError) as exc:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum, auto
 
 from .errors import ExpressionError
-from .values import parse_number
+from .values import is_space, parse_number
 
 
 class T(Enum):
@@ -81,7 +81,7 @@ _CLOSES = {T.END_GROUP: T.START_GROUP, T.END_INDEX: T.START_INDEX, T.END_PARAMS:
 
 
 def _is_boundary(ch: str) -> bool:
-    return ch in _BOUNDARY or ch.isspace()
+    return ch in _BOUNDARY or is_space(ch)
 
 
 def position(expr: str, index: int) -> int:
@@ -115,7 +115,7 @@ def tokenize(expr: str, on_token: OnToken | None = None) -> tuple[list[Token], l
     i = 0
     last: T | None = None
     while True:
-        while i < n and expr[i].isspace():
+        while i < n and is_space(expr[i]):
             i += 1
         if i >= n:
             return tokens, unclosed
@@ -205,7 +205,7 @@ def tokenize(expr: str, on_token: OnToken | None = None) -> tuple[list[Token], l
                 kind, value = T.NUMBER, float("inf")
             else:
                 j = i
-                while j < n and expr[j].isspace():
+                while j < n and is_space(expr[j]):
                     j += 1
                 kind = T.FUNCTION if j < n and expr[j] == "(" else T.NAMED_VALUE
 

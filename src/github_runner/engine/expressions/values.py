@@ -8,6 +8,7 @@ sequence (Array) or a mapping (Object). Property names compare like .NET's
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from enum import IntEnum
 from typing import Any
@@ -217,6 +218,28 @@ def to_case_insensitive(value: Any) -> Any:
     return value
 
 
+# --- whitespace ------------------------------------------------------------------------------
+
+_ASCII_SPACE = frozenset("\t\n\v\f\r ")
+
+
+def is_space(ch: str) -> bool:
+    """.NET `char.IsWhiteSpace` (Python's `isspace` also counts U+001C..U+001F)."""
+    if ch < "\x80":
+        return ch in _ASCII_SPACE
+    return ch in ("\x85", "\xa0") or unicodedata.category(ch) in ("Zs", "Zl", "Zp")
+
+
+def dotnet_trim(text: str) -> str:
+    """.NET `string.Trim()`."""
+    start, end = 0, len(text)
+    while start < end and is_space(text[start]):
+        start += 1
+    while end > start and is_space(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
 # --- numbers ---------------------------------------------------------------------------------
 
 _HEX = frozenset("0123456789abcdefABCDEF")
@@ -258,7 +281,7 @@ def _dotnet_double(text: str) -> float | None:
 
 def parse_number(text: str) -> float:
     """String -> number as the runner does: trimmed, '' is 0, 0x/0o prefixes, else NaN."""
-    s = text.strip()
+    s = dotnet_trim(text)
     if not s:
         return 0.0
     d = _dotnet_double(s)
