@@ -152,3 +152,12 @@ def test_from_json_depth_limit() -> None:
     assert from_json("[" * 64 + "]" * 64)
     with pytest.raises(ExpressionError, match="maximum depth of 64"):
         from_json("[" * 65 + "]" * 65)
+
+
+def test_format_checks_the_whole_string_before_evaluating_arguments() -> None:
+    with pytest.raises(ExpressionError, match="format string is invalid"):
+        run("format('{0}{1', fromJSON('bad'))")
+    with pytest.raises(ExpressionError, match="more arguments than were supplied"):
+        run("format('{0}{1}', fromJSON('bad'))")
+    with pytest.raises(ExpressionError, match="Error parsing fromJson"):
+        run("format('{0}', fromJSON('bad'))")

@@ -102,8 +102,12 @@ def _read_specifiers(fmt: str, start: int) -> tuple[str, int] | None:
 
 
 def format_string(fmt: str, get_arg: Any, arg_count: int) -> str:
-    """The runner's `format()` algorithm: `{N}` placeholders, `{{`/`}}` escapes, strict errors."""
-    out: list[str] = []
+    """The runner's `format()`: `{N}` placeholders, `{{`/`}}` escapes, strict errors.
+
+    The whole format string is checked before any argument is evaluated, and arguments are
+    evaluated only when referenced (once each), as in the runner.
+    """
+    segments: list[str | tuple[int, str]] = []
     index = 0
     n = len(fmt)
     while index < n:
@@ -111,7 +115,7 @@ def format_string(fmt: str, get_arg: Any, arg_count: int) -> str:
         rbrace = fmt.find("}", index)
         if lbrace >= 0 and (rbrace < 0 or rbrace > lbrace):
             if lbrace + 1 < n and fmt[lbrace + 1] == "{":
-                out.append(fmt[index : lbrace + 1])
+                segments.append(fmt[index : lbrace + 1])
                 index = lbrace + 2
                 continue
             arg = _read_arg_index(fmt, lbrace + 1) if rbrace > lbrace + 1 else None
@@ -126,24 +130,31 @@ def format_string(fmt: str, get_arg: Any, arg_count: int) -> str:
                     f"The following format string references more arguments than were supplied: {fmt}",
                 )
             if lbrace > index:
-                out.append(fmt[index:lbrace])
-            value = get_arg(arg_index)
-            if specifiers:
-                raise ExpressionError(
-                    "evaluation",
-                    f"The format specifiers '{specifiers}' are not valid for objects of type '{kind_name(value)}'",
-                )
-            out.append(to_string(value))
+                segments.append(fmt[index:lbrace])
+            segments.append((arg_index, specifiers))
             index = rbrace + 1
         elif rbrace >= 0:
             if rbrace + 1 < n and fmt[rbrace + 1] == "}":
-                out.append(fmt[index : rbrace + 1])
+                segments.append(fmt[index : rbrace + 1])
                 index = rbrace + 2
             else:
                 raise _invalid_format(fmt)
         else:
-            out.append(fmt[index:])
+            segments.append(fmt[index:])
             break
+    out: list[str] = []
+    for segment in segments:
+        if isinstance(segment, str):
+            out.append(segment)
+            continue
+        arg_index, specifiers = segment
+        value = get_arg(arg_index)
+        if specifiers:
+            raise ExpressionError(
+                "evaluation",
+                f"The format specifiers '{specifiers}' are not valid for objects of type '{kind_name(value)}'",
+            )
+        out.append(to_string(value))
     return "".join(out)
 
 
