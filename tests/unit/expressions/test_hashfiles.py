@@ -99,3 +99,20 @@ def test_dangling_symlink_is_an_evaluation_error(ws: Path) -> None:
 def test_workspace_field_wins_over_github_context(ws: Path, tmp_path: Path) -> None:
     ctx = EvalContext({"github": {"workspace": str(tmp_path)}}, workspace=ws)
     assert evaluate("hashFiles('a.txt')", ctx) == digest_of(ws / "a.txt")
+
+
+def test_dangling_symlink_is_omitted_when_following_links(ws: Path) -> None:
+    (ws / "dangling.txt").symlink_to(ws / "missing")
+    assert hf(ws, "--FOLLOW-symbolic-links", "*.txt") == digest_of(ws / "B.txt", ws / "a.txt")
+
+
+def test_unknown_option_is_an_error(ws: Path) -> None:
+    with pytest.raises(ExpressionError, match="Invalid glob option --nope"):
+        hf(ws, "--nope", "a.txt")
+
+
+def test_a_directory_reached_by_two_links_is_walked_twice(ws: Path) -> None:
+    (ws / "l1").symlink_to(ws / "src" / "deep", target_is_directory=True)
+    (ws / "l2").symlink_to(ws / "src" / "deep", target_is_directory=True)
+    y = ws / "src/deep/y.lock"
+    assert hf(ws, "--follow-symbolic-links", "l*/**") == digest_of(y, y)

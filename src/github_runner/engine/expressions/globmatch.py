@@ -131,6 +131,8 @@ def _children(path: str, follow_links: bool) -> list[tuple[str, bool]]:
         return []
     out: list[tuple[str, bool]] = []
     for entry in entries:
+        if follow_links and entry.is_symlink() and not os.path.exists(entry.path):
+            continue  # omitBrokenSymbolicLinks: a dangling link is dropped when following links
         try:
             is_dir = entry.is_dir(follow_symlinks=follow_links)
         except OSError:
@@ -140,35 +142,36 @@ def _children(path: str, follow_links: bool) -> list[tuple[str, bool]]:
 
 
 def _walk(root: str, follow_links: bool) -> Iterator[tuple[str, bool]]:
-    """Depth-first pre-order, each directory's entries in byte order; (path, is_directory)."""
+    """Depth-first pre-order, each directory's entries in byte order; (path, is_directory).
+
+    When following links, a directory whose real path is already on the way down from the
+    root is a cycle and is skipped (the same directory reached twice by different links is
+    walked twice, as @actions/glob does).
+    """
     if not os.path.lexists(root):
         return
     is_dir = os.path.isdir(root) and (follow_links or not os.path.islink(root))
     yield root, is_dir
     if not is_dir:
         return
-    seen: set[tuple[int, int]] = set()
-    if follow_links:
-        st = os.stat(root)
-        seen.add((st.st_dev, st.st_ino))
+    chain = [os.path.realpath(root)] if follow_links else []
     stack = [iter(_children(root, follow_links))]
     while stack:
         item = next(stack[-1], None)
         if item is None:
             stack.pop()
+            if chain:
+                chain.pop()
             continue
         path, d = item
-        if d and follow_links:
-            try:
-                st = os.stat(path)
-            except OSError:
-                continue
-            if (st.st_dev, st.st_ino) in seen:
-                continue  # a symlink cycle: @actions/glob skips it too
-            seen.add((st.st_dev, st.st_ino))
+        real = os.path.realpath(path) if d and follow_links else ""
+        if real and real in chain:
+            continue
         yield path, d
         if d:
             stack.append(iter(_children(path, follow_links)))
+            if follow_links:
+                chain.append(real)
 
 
 def glob(lines: list[str], cwd: str, follow_links: bool = False) -> Iterator[str]:

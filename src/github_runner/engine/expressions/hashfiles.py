@@ -34,7 +34,7 @@ def hash_files(patterns: list[str], workspace: str, *, follow_links: bool = Fals
     outer = hashlib.sha256()
     count = 0
     deadline = time.monotonic() + timeout
-    quoted = ", ".join(f"'{p}'" for p in patterns)
+    quoted = "'" + ", ".join(patterns).replace("'", "''") + "'"
     try:
         for path in glob(lines, root, follow_links):
             if time.monotonic() > deadline:
@@ -53,7 +53,7 @@ def hash_files(patterns: list[str], workspace: str, *, follow_links: bool = Fals
             count += 1
     except OSError as exc:
         raise ExpressionError(
-            "evaluation", f"hashFiles({quoted}) failed. Fail to hash files under directory '{root}': {exc}"
+            "evaluation", f"hashFiles({quoted}) failed. Fail to hash files under directory '{workspace}' ({exc})"
         ) from None
     return outer.hexdigest() if count else ""
 
@@ -61,7 +61,12 @@ def hash_files(patterns: list[str], workspace: str, *, follow_links: bool = Fals
 def fn_hash_files(ctx: "EvalContext", args: Sequence["Node"]) -> Any:
     values = [to_string(a.eval(ctx)) for a in args]
     follow = False
-    if values and values[0] == FOLLOW_LINKS_FLAG:
+    if values and values[0].startswith("--"):
+        if values[0].lower() != FOLLOW_LINKS_FLAG:
+            raise ExpressionError(
+                "evaluation",
+                f"Invalid glob option {values[0]}, avaliable option: '{FOLLOW_LINKS_FLAG}'.",
+            )
         follow = True
         values = values[1:]
     root = ctx.hashfiles_root()
