@@ -320,6 +320,8 @@ class Converter:
             segment = action_segment(step.uses) if isinstance(step.uses, str) else ""
             if not segment and step.run is None:
                 segment = next((k for k in _SPECIAL_STEP_KEYS if k in step.extra), "")
+                if segment and step.name is None:
+                    step.name = _SPECIAL_STEP_KEYS[segment]
             step.context_id = scope.generate(f"__{segment or 'run'}")
         return steps
 
@@ -342,7 +344,7 @@ _JOB_FIELDS = {
 }
 
 # Experimental background-step kinds (feature flag allowBackgroundSteps): their generated ids.
-_SPECIAL_STEP_KEYS = ("wait", "wait-all", "cancel", "parallel")
+_SPECIAL_STEP_KEYS = {"wait": "Wait", "wait-all": "Wait for all", "cancel": "Cancel", "parallel": "Parallel group"}
 
 _STEP_FIELDS = {
     "name": "name",

@@ -302,3 +302,17 @@ def _string_literal(expr: str) -> str | None:
     if body.replace("''", "").find("'") >= 0:
         return None
     return body.replace("''", "'")
+
+
+def expression_of(text: str) -> str | None:
+    """The expression GitHub evaluates for a value written as `text` (already validated):
+    `${{ x }}` -> `x`, `a-${{ x }}` -> `format('a-{0}', x)`; None for plain literal text."""
+    from .errors import ErrorList
+    from .schema import load_schema
+
+    validator = TemplateValidator(
+        load_schema("workflow"), ErrorList("-"), expression_checker=lambda *_: None
+    )
+    info = DefinitionInfo.root(validator.schema, "string-steps-context")
+    token = validator.parse_scalar(LiteralToken(None, "string", text), info)
+    return token.expr if isinstance(token, ExpressionToken) and not token.directive else None

@@ -66,13 +66,23 @@ def _parse_bool(text: str) -> tuple[bool, bool | None]:
     return False, None
 
 
-def _parse_int(text: str) -> tuple[bool, int | None]:
+def _as_double(value: int) -> int | float:
+    """GitHub's numbers are doubles: exact up to 2**53, then rounded, then infinite."""
+    if abs(value) <= 2**53:
+        return value
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+def _parse_int(text: str) -> tuple[bool, int | float | None]:
     if _INT_DEC.match(text):
-        return True, int(text)
+        return True, _as_double(int(text))
     if _INT_OCT.match(text):
-        return True, int(text[2:], 8)
+        return True, _as_double(int(text[2:], 8))
     if _INT_HEX.match(text):
-        return True, int(text[2:], 16)
+        return True, _as_double(int(text[2:], 16))
     return False, None
 
 
