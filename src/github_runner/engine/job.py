@@ -42,7 +42,9 @@ async def run_job(
             masker.add(value, source="secret")
     log = JobLog(plan.job_id, reporter, masker)
     started = time.monotonic()
-    await reporter.emit(JobStarted(plan.job_id, plan.name, plan.contexts.get("matrix") or None))
+    await reporter.emit(
+        JobStarted(plan.job_id, masker.mask(plan.name), plan.contexts.get("matrix") or None)
+    )
     runner.work_root.mkdir(parents=True, exist_ok=True)
     work_dir = Path(tempfile.mkdtemp(prefix=f"{_safe(plan.job_id)}-", dir=runner.work_root))
     outcome: JobOutcome
@@ -52,7 +54,7 @@ async def run_job(
         )
     except asyncio.CancelledError:
         await reporter.emit(
-            JobFinished(plan.job_id, plan.name, "cancelled", duration=time.monotonic() - started)
+            JobFinished(plan.job_id, masker.mask(plan.name), "cancelled", duration=time.monotonic() - started)
         )
         raise
     finally:
@@ -60,7 +62,7 @@ async def run_job(
     await reporter.emit(
         JobFinished(
             plan.job_id,
-            plan.name,
+            masker.mask(plan.name),
             outcome.result,
             outputs={k: masker.mask(v) for k, v in outcome.outputs.items()},
             duration=time.monotonic() - started,

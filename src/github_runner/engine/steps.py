@@ -104,7 +104,7 @@ async def run_step(state: JobState, scope: Scope, step: StepPlan) -> StepOutcome
     state.action = step.id
     env_ctx = context_env(state, scope)
     ctx = eval_context(state, scope, env_ctx)
-    name = display_name(step, ctx)
+    name = state.masker.mask(display_name(step, ctx))
     started = time.monotonic()
     outputs: dict[str, str] = {}
     try:
