@@ -112,3 +112,27 @@ def test_invalid_matcher_file_fails_the_step(workspace: Path) -> None:
     p = processor(workspace)
     effects = p.process_line("::add-matcher::bad.json").effects
     assert p.failed and Issue("error", "Owner must not be empty") in effects
+
+
+def test_a_pathological_matcher_times_out_and_is_removed(workspace: Path) -> None:
+    slow = {"problemMatcher": [{"owner": "slow", "pattern": [{"regexp": r"^(a|aa)+$", "message": 0}]}]}
+    (workspace / "slow.json").write_text(json.dumps(slow))
+    p = CommandProcessor(Masker(min_length=1), workspace=str(workspace),
+                         runner_env={"GITHUB_ACTIONS_RUNNER_ISSUE_MATCHER_TIMEOUT": "00:00:00.02"})
+    p.process_line("::add-matcher::slow.json")
+    effects = p.process_line("a" * 40 + "!").effects
+    assert [type(e).__name__ for e in effects] == ["Debug", "Debug", "Issue", "Output"]
+    assert effects[2] == Issue("warning", effects[2].message)  # type: ignore[union-attr]
+    assert effects[2].message.startswith("Removing issue matcher 'slow'. Matcher failed 3 times.")  # type: ignore[union-attr]
+    assert p.matchers.live == [] and len(p.job.matchers) == 1  # removed for this step only
+    assert p.process_line("aaaa").effects == (Output("aaaa"),)
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("00:00:02", 2.0), ("00:01:00.5", 60.5), ("1.00:00:00", 86400.0), ("3", 3 * 86400.0),
+    ("", None), ("abc", None), ("00:61:00", None), (None, None),
+])
+def test_timespan_parsing(text: str | None, seconds: float | None) -> None:
+    from github_runner.engine.commands.matchers import parse_timespan
+
+    assert parse_timespan(text) == seconds

@@ -7,8 +7,11 @@ a `loop` last pattern keeps matching further lines against the same start. Confi
 job-wide (a matcher added in one step applies to the following steps), newest first; adding a
 matcher with an existing owner replaces it.
 
-Regexes are compiled once, when the matcher is added, with Python's `re` in ASCII mode (the
-runner uses .NET's ECMAScript mode: `\\d` and `\\w` are ASCII there too).
+Regexes are compiled once, when the matcher is added, with the `regex` module in ASCII mode (the
+runner uses .NET's ECMAScript mode: `\\d` and `\\w` are ASCII there too). Like the runner, each
+match has a time limit (1 s, or GITHUB_ACTIONS_RUNNER_ISSUE_MATCHER_TIMEOUT as a .NET TimeSpan):
+a pathological pattern cannot stall the event loop, and a matcher that times out three times on
+one line is removed for the rest of the step.
 """
 
 from __future__ import annotations
@@ -16,15 +19,46 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from github_runner.engine.commands.effects import Issue
+import regex
+
+from github_runner.engine.commands.effects import Debug, Effect, Issue
 
 _COLOR = re.compile(r"\x1b\[[0-9;]*m?")
 _DIGITS = re.compile(r"[0-9]+\Z")
 _FIELDS = ("file", "line", "column", "severity", "code", "message", "fromPath")
+_TIMESPAN = re.compile(r"\s*(?:(\d+)\.)?(\d+):(\d+)(?::(\d+)(?:\.(\d+))?)?\s*\Z")
+TIMEOUT_VARIABLE = "GITHUB_ACTIONS_RUNNER_ISSUE_MATCHER_TIMEOUT"
+MAX_ATTEMPTS = 3
+
+
+def parse_timespan(text: str | None) -> float | None:
+    """Seconds in a .NET TimeSpan string (`5` is days, `00:00:02`, `1.02:03:04.5`), else None."""
+    if not text:
+        return None
+    if text.strip().isdigit():
+        return int(text) * 86400.0
+    m = _TIMESPAN.match(text)
+    if not m:
+        return None
+    days, hours, minutes, seconds, fraction = m.groups()
+    if int(hours) > 23 or int(minutes) > 59 or int(seconds or 0) > 59:
+        return None
+    total = int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + int(seconds or 0)
+    return total + (float(f"0.{fraction}") if fraction else 0.0)
+
+
+def matcher_timeout(*sources: Mapping[str, str]) -> float:
+    """The first positive timeout among the sources (job variables, then the runner env), else 1 s."""
+    for source in sources:
+        value = parse_timespan(source.get(TIMEOUT_VARIABLE))
+        if value is not None and value > 0:
+            return value
+    return 1.0
 
 
 class MatcherError(ValueError):
@@ -33,7 +67,7 @@ class MatcherError(ValueError):
 
 @dataclass(frozen=True)
 class PatternConfig:
-    regex: re.Pattern[str]
+    regex: Any  # a compiled `regex` pattern
     groups: dict[str, int]  # field name -> group index
     loop: bool = False
 
@@ -46,11 +80,10 @@ class MatcherConfig:
     patterns: tuple[PatternConfig, ...]
 
 
-def _compile(pattern: str) -> re.Pattern[str]:
-    # JavaScript-style named groups, as the runner's ECMAScript regexes would reject them anyway.
+def _compile(pattern: str) -> Any:
     try:
-        return re.compile(pattern.replace("(?<", "(?P<").replace("(?P<=", "(?<=").replace("(?P<!", "(?<!"), re.ASCII)
-    except re.error as error:
+        return regex.compile(pattern, regex.ASCII)
+    except regex.error as error:
         raise MatcherError(f"Invalid regular expression '{pattern}': {error}") from None
 
 
@@ -118,7 +151,7 @@ class Match:
     values: dict[str, str | None] = field(default_factory=dict)
 
 
-def _values(running: Match | None, pattern: PatternConfig, m: re.Match[str]) -> dict[str, str | None]:
+def _values(running: Match | None, pattern: PatternConfig, m: Any) -> dict[str, str | None]:
     values: dict[str, str | None] = {}
     for name in _FIELDS:
         earlier = running.values.get(name) if running else None
@@ -142,10 +175,11 @@ class LiveMatcher:
     def reset(self) -> None:
         self.state: list[Match | None] = [None] * (len(self.patterns) - 1)
 
-    def match(self, line: str) -> Match | None:
+    def match(self, line: str, timeout: float) -> Match | None:
+        """Raises TimeoutError when a pattern takes longer than `timeout` seconds."""
         patterns = self.patterns
         if len(patterns) == 1:
-            m = patterns[0].regex.search(line)
+            m = patterns[0].regex.search(line, timeout=timeout)
             return self._final(Match(_values(None, patterns[0], m))) if m else None
         last = len(patterns) - 1
         for i in range(last, -1, -1):
@@ -153,7 +187,7 @@ class LiveMatcher:
             if i != 0 and running is None:
                 continue
             pattern = patterns[i]
-            m = pattern.regex.search(line)
+            m = pattern.regex.search(line, timeout=timeout)
             if m:
                 if i == last:
                     self.reset()
@@ -178,18 +212,21 @@ class LiveMatcher:
 class MatcherSet:
     """The live matchers of one step, kept in the job's order (newest first)."""
 
-    def __init__(self, configs: list[MatcherConfig], workspace: str | None) -> None:
+    def __init__(self, configs: list[MatcherConfig], workspace: str | None, timeout: float = 1.0) -> None:
         self.live = [LiveMatcher(c) for c in configs]
         self.workspace = workspace
+        self.timeout = timeout
 
     def update(self, configs: list[MatcherConfig]) -> None:
         kept = {id(m.config): m for m in self.live}
         self.live = [kept.get(id(c)) or LiveMatcher(c) for c in configs]
 
-    def issue_for(self, line: str) -> Issue | None:
+    def issue_for(self, line: str) -> tuple[Issue | None, list[Effect]]:
+        """(the annotation the line becomes, or None; debug/warning effects from timeouts)."""
         stripped = _COLOR.sub("", line) if "\x1b[" in line else line
-        for matcher in self.live:
-            match = matcher.match(stripped)
+        notes: list[Effect] = []
+        for matcher in list(self.live):
+            match = self._match(matcher, stripped, notes)
             if match is None:
                 continue
             for other in self.live:
@@ -197,7 +234,22 @@ class MatcherSet:
                     other.reset()
             issue = self._to_issue(match, stripped)
             if issue is not None:
-                return issue
+                return issue, notes
+        return None, notes
+
+    def _match(self, matcher: LiveMatcher, line: str, notes: list[Effect]) -> Match | None:
+        owner = matcher.config.owner
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return matcher.match(line, self.timeout)
+            except TimeoutError as error:
+                if attempt < MAX_ATTEMPTS:
+                    notes.append(Debug(f"Timeout processing issue matcher '{owner}' against line '{line}'. "
+                                       f"Exception: {error!r}"))
+                else:
+                    notes.append(Issue("warning", f"Removing issue matcher '{owner}'. Matcher failed "
+                                       f"{MAX_ATTEMPTS} times. Error: {error}"))
+                    self.live = [m for m in self.live if m is not matcher]
         return None
 
     def _to_issue(self, match: Match, line: str) -> Issue | None:

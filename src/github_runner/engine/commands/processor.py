@@ -43,7 +43,13 @@ from github_runner.engine.commands.effects import (
     SetOutput,
     parse_int32,
 )
-from github_runner.engine.commands.matchers import MatcherConfig, MatcherError, MatcherSet, load_matchers
+from github_runner.engine.commands.matchers import (
+    MatcherConfig,
+    MatcherError,
+    MatcherSet,
+    load_matchers,
+    matcher_timeout,
+)
 from github_runner.engine.commands.parsing import ActionCommand, CommandNames, parse_command
 
 STOP_COMMAND = "stop-commands"
@@ -117,6 +123,7 @@ class JobCommandState:
     stop_token: str | None = None
     telemetry: list[str] = field(default_factory=list)
     matchers: list[MatcherConfig] = field(default_factory=list)  # problem matchers, newest first
+    variables: dict[str, str] = field(default_factory=dict)  # job variables the commands read
     _deprecated_seen: set[str] = field(default_factory=set)
 
     def record_deprecated(self, command: str) -> None:
@@ -186,7 +193,7 @@ class CommandProcessor:
         self.repository = repository
         self.to_host_path = to_host_path
         self.set_repo_path_enabled = False
-        self.matchers = MatcherSet(self.job.matchers, workspace)
+        self.matchers = MatcherSet(self.job.matchers, workspace, matcher_timeout(self.job.variables, self.runner_env))
 
     # -- entry point -------------------------------------------------------------------------
 
@@ -245,9 +252,11 @@ class CommandProcessor:
     def _plain(self, line: str) -> LineResult:
         """Ordinary output, unless a problem matcher turns the line into an annotation."""
         if self.matchers.live:
-            issue = self.matchers.issue_for(line)
+            issue, notes = self.matchers.issue_for(line)
             if issue is not None:
-                return LineResult(False, (issue,))
+                return LineResult(False, (*notes, issue))
+            if notes:
+                return LineResult(False, (*notes, Output(line)))
         return LineResult(False, (Output(line),))
 
     @staticmethod
