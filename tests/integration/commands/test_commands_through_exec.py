@@ -61,6 +61,14 @@ jobs:
       - id: custom
         shell: bash -c "source {0} && echo sourced"
         run: echo "in script"
+      - id: matcher
+        run: |
+          mkdir -p src && echo 'int x;' > src/m.c
+          printf '%s\n' '{"problemMatcher":[{"owner":"cc","pattern":[{"regexp":"^(.+):(\\d+): (warning|error): (.*)$","file":1,"line":2,"severity":3,"message":4}]}]}' > cc.json
+          echo "::add-matcher::cc.json"
+          echo "src/m.c:1: warning: unused x"
+          echo "::remove-matcher owner=cc::"
+          echo "src/m.c:2: warning: not matched any more"
       - id: sh
         shell: sh
         run: echo "sh $0" | sed 's/[0-9a-f-]*\.sh$/SCRIPT.sh/'
@@ -122,3 +130,8 @@ def test_commands_end_to_end(tmp_path: Path) -> None:
     assert lines("shells") == ["python v"]
     assert lines("custom") == ["in script", "sourced"]
     assert any(line.startswith("sh ") and line.endswith("SCRIPT.sh") for line in lines("sh"))
+
+    (matched,) = of("matcher", "Annotation")
+    assert (matched["level"], matched["message"], matched["file"], matched["line"]) == (
+        "warning", "unused x", "src/m.c", 1)
+    assert "src/m.c:2: warning: not matched any more" in lines("matcher")
