@@ -91,16 +91,21 @@ class VolumeTracker:
     window: float = VOLUME_WINDOW
     threshold: int = VOLUME_NAMES
     seen: dict[str, deque[tuple[float, str]]] = field(default_factory=lambda: defaultdict(deque))
+    names: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     alerted: dict[str, float] = field(default_factory=dict)
 
     def observe(self, qname: str, now: float | None = None) -> list[str]:
         now = time.monotonic() if now is None else now
         parent = parent_domain(qname)
-        q = self.seen[parent]
+        q, counts = self.seen[parent], self.names[parent]
         q.append((now, qname))
-        while q and q[0][0] < now - self.window:
-            q.popleft()
-        distinct = len({n for _, n in q})
+        counts[qname] += 1
+        while q and q[0][0] < now - self.window:  # O(1) amortised: this runs on every query
+            _, old = q.popleft()
+            counts[old] -= 1
+            if not counts[old]:
+                del counts[old]
+        distinct = len(counts)
         if distinct >= self.threshold and now - self.alerted.get(parent, -1e9) >= self.window:
             self.alerted[parent] = now
             return [f"{distinct} distinct names under {parent} in {int(self.window)}s"]

@@ -22,14 +22,13 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from dnslib import EDNS0, QTYPE, RCODE, DNSRecord, EDNSOption
+from dnslib import QTYPE, RCODE, DNSRecord
 
-from github_runner.egress import detect
+from github_runner.egress import detect, dnswire
 from github_runner.egress.allowlist import InvalidName, normalize_name
 from github_runner.egress.audit import AuditLog
 from github_runner.egress.policy import EffectivePolicy
 
-EDE_OPTION = 15
 EDE_BLOCKED = 15
 EDE_PROHIBITED = 18
 NODATA_TYPES = {"HTTPS", "SVCB"}
@@ -50,6 +49,11 @@ class _UpstreamProtocol(asyncio.DatagramProtocol):
         fut = self.pending.pop(struct.unpack_from("!H", data)[0], None)
         if fut is not None and not fut.done():
             fut.set_result(data)
+
+
+def _expire(fut: asyncio.Future[bytes]) -> None:
+    if not fut.done():
+        fut.set_exception(asyncio.TimeoutError())
 
 
 class Upstream:
@@ -83,14 +87,19 @@ class Upstream:
         qid = secrets.randbelow(65536)
         while qid in self._pending:
             qid = secrets.randbelow(65536)
-        fut: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[bytes] = loop.create_future()
         self._pending[qid] = fut
         self._transport.sendto(struct.pack("!H", qid) + wire[2:])
+        # a timer, not asyncio.wait_for: wait_for wraps every query in a task (~50 us, bench/egress.py)
+        timer = loop.call_later(self.timeout, _expire, fut)
         try:
-            reply = await asyncio.wait_for(fut, self.timeout)
+            reply = await fut
         except (asyncio.TimeoutError, asyncio.CancelledError):
-            self._pending.pop(qid, None)
             raise UpstreamError(f"no answer from {self.host}:{self.port} in {self.timeout}s") from None
+        finally:
+            timer.cancel()
+            self._pending.pop(qid, None)
         if len(reply) > 2 and reply[2] & 0x02:  # TC: retry over TCP
             reply = await self._query_tcp(wire)
         return struct.pack("!H", orig_id) + reply[2:]
@@ -196,20 +205,16 @@ class DNSProxy:
 
     async def handle(self, wire: bytes, client: str, transport: str = "udp") -> bytes | None:
         try:
-            request = DNSRecord.parse(wire)
-        except Exception:  # dnslib raises several types for garbage
-            self.audit.write("dns", "error", client=client, reason="malformed query")
+            query = dnswire.parse_query(wire)
+        except dnswire.WireError as exc:
+            self.audit.write("dns", "error", client=client, reason=f"malformed query: {exc}")
             return None
-        if not request.questions:
-            return self._reply(request, RCODE.FORMERR).pack()
-        q = request.questions[0]
-        qtype = QTYPE.get(q.qtype, str(q.qtype))
-        raw_name = str(q.qname)
+        qtype = QTYPE.get(query.qtype, str(query.qtype))
         base = {"client": client, "qtype": qtype, "transport": transport if transport != "udp" else None}
         try:
-            qname = normalize_name(raw_name) if raw_name not in (".", "") else "."
+            qname = normalize_name(query.qname) if query.qname else "."
         except InvalidName as exc:
-            return self._blocked(request, raw_name, base, f"invalid name: {exc}", RCODE.REFUSED)
+            return self._blocked(query, query.qname, base, f"invalid name: {exc}", RCODE.REFUSED)
 
         tunnel = detect.tunnelling_reasons(qname, qtype)
         if tunnel:
@@ -230,37 +235,36 @@ class DNSProxy:
                 if mining:
                     self.audit.write("detection", "blocked", kind="cryptomining", severity="high",
                                      qname=qname, reasons=mining)
-                return self._blocked(request, qname, base, "not in allowlist", RCODE.NXDOMAIN,
+                return self._blocked(query, qname, base, "not in allowlist", RCODE.NXDOMAIN,
                                      f"egress policy: {qname} is not in the allowlist")
             if tunnel:
-                return self._blocked(request, qname, base, "looks like DNS tunnelling", RCODE.REFUSED,
+                return self._blocked(query, qname, base, "looks like DNS tunnelling", RCODE.REFUSED,
                                      f"egress policy: query for {qname} looks like DNS tunnelling",
                                      action="refused")
             if qtype in NODATA_TYPES:
                 self.audit.write("dns", "nodata", qname=qname, rcode="NOERROR",
                                  rule=rules[0].canonical, reason=f"{qtype} records are not served", **base)
-                return self._reply(request, RCODE.NOERROR).pack()
+                return dnswire.build_reply(query, RCODE.NOERROR)
         elif mining:
             self.audit.write("detection", "logged", kind="cryptomining", severity="high",
                              qname=qname, reasons=mining)
 
         try:
             reply_wire = await self.upstream.query(wire)
-            reply = DNSRecord.parse(reply_wire)
+            reply = dnswire.parse_reply(reply_wire)
         except UpstreamError as exc:
             self.audit.write("dns", "error", qname=qname, rcode="SERVFAIL", reason=str(exc), **base)
-            return self._reply(request, RCODE.SERVFAIL).pack()
-        except Exception as exc:  # unparsable upstream answer
+            return dnswire.build_reply(query, RCODE.SERVFAIL)
+        except dnswire.WireError as exc:
             self.audit.write("dns", "error", qname=qname, rcode="SERVFAIL",
                              reason=f"bad upstream answer: {exc}", **base)
-            return self._reply(request, RCODE.SERVFAIL).pack()
+            return dnswire.build_reply(query, RCODE.SERVFAIL)
 
-        answers, cnames, ttl = _chain(reply, qname)
+        answers, cnames, ttl, foreign = _chain(reply, qname)
         for addr in answers:
             self.history.add(addr, qname)
-        rcode = RCODE.get(reply.header.rcode)
-        fields = dict(qname=qname, rcode=rcode, answers=answers or None, cnames=cnames or None,
-                      ttl=ttl if answers else None, **base)
+        fields = dict(qname=qname, rcode=RCODE.get(reply.rcode), answers=answers or None,
+                      cnames=cnames or None, ttl=ttl if answers else None, **base)
         if self.mode != "block":
             self.audit.write("dns", "logged", **fields)
             return reply_wire
@@ -274,56 +278,47 @@ class DNSProxy:
             except Exception as exc:  # nft refused: answer SERVFAIL, never an unadmitted IP
                 self.audit.write("dns", "error", qname=qname, rcode="SERVFAIL",
                                  reason=f"cannot admit addresses: {exc}", **base)
-                return self._reply(request, RCODE.SERVFAIL).pack()
+                return dnswire.build_reply(query, RCODE.SERVFAIL)
         self.audit.write("dns", "allowed", rule=rules[0].canonical, set_timeout=timeout, **fields)
-        if answers or qtype not in ("A", "AAAA"):
-            return reply_wire
-        return _strip_addresses(reply, qname)
+        return _strip_foreign(reply_wire, names={qname, *cnames}) if foreign else reply_wire
 
-    def _reply(self, request: DNSRecord, rcode: int, ede: tuple[int, str] | None = None) -> DNSRecord:
-        reply = request.reply()
-        reply.header.rcode = rcode
-        reply.header.ra = 1
-        if ede is not None and any(rr.rtype == QTYPE.OPT for rr in request.ar):
-            data = struct.pack("!H", ede[0]) + ede[1].encode()
-            reply.add_ar(EDNS0(udp_len=1232, opts=[EDNSOption(EDE_OPTION, data)]))
-        return reply
-
-    def _blocked(self, request: DNSRecord, qname: str, base: dict[str, object], reason: str,
+    def _blocked(self, query: dnswire.Query, qname: str, base: dict[str, object], reason: str,
                  rcode: int, text: str | None = None, action: str = "blocked") -> bytes:
         self.audit.write("dns", action, qname=qname, rcode=RCODE.get(rcode), rule=None, reason=reason, **base)
-        return self._reply(request, rcode, (EDE_BLOCKED, text or reason)).pack()
+        return dnswire.build_reply(query, rcode, (EDE_BLOCKED, text or reason))
 
 
-def _chain(reply: DNSRecord, qname: str) -> tuple[list[str], list[str], int]:
-    """Addresses reachable from qname through CNAMEs (others are ignored), the CNAMEs, min TTL."""
+def _chain(reply: dnswire.Reply, qname: str) -> tuple[list[str], list[str], int, bool]:
+    """Addresses reachable from qname through CNAMEs, the CNAMEs, the min TTL, and whether the
+    answer carries addresses for other owners (a hostile or broken upstream): never admitted."""
     names = {qname}
     cnames: list[str] = []
     changed = True
     while changed:
         changed = False
-        for rr in reply.rr:
-            owner = str(rr.rname).rstrip(".").lower()
-            if rr.rtype == QTYPE.CNAME and owner in names:
-                target = str(rr.rdata).rstrip(".").lower()
-                if target not in names:
-                    names.add(target)
-                    cnames.append(target)
-                    changed = True
+        for owner, rtype, _ttl, value in reply.records:
+            if rtype == dnswire.T_CNAME and owner in names and value not in names:
+                names.add(value)
+                cnames.append(value)
+                changed = True
     answers: list[str] = []
     ttls: list[int] = []
-    for rr in reply.rr:
-        owner = str(rr.rname).rstrip(".").lower()
-        if owner in names and rr.rtype in (QTYPE.A, QTYPE.AAAA, QTYPE.CNAME):
-            ttls.append(rr.ttl)
-            if rr.rtype != QTYPE.CNAME and str(rr.rdata) not in answers:
-                answers.append(str(rr.rdata))
-    return answers, cnames, min(ttls) if ttls else 0
+    foreign = False
+    for owner, rtype, ttl, value in reply.records:
+        if owner not in names:
+            foreign = foreign or rtype != dnswire.T_CNAME
+            continue
+        ttls.append(ttl)
+        if rtype != dnswire.T_CNAME and value not in answers:
+            answers.append(value)
+    return answers, cnames, min(ttls) if ttls else 0, foreign
 
 
-def _strip_addresses(reply: DNSRecord, qname: str) -> bytes:
-    """An answer whose addresses were not reachable from qname: drop them (never unadmitted IPs)."""
-    reply.rr = [rr for rr in reply.rr if rr.rtype not in (QTYPE.A, QTYPE.AAAA)]
+def _strip_foreign(wire: bytes, names: set[str]) -> bytes:
+    """Drop address records whose owner is not on the queried name's CNAME chain."""
+    reply = DNSRecord.parse(wire)
+    reply.rr = [rr for rr in reply.rr
+                if rr.rtype not in (QTYPE.A, QTYPE.AAAA) or str(rr.rname).rstrip(".").lower() in names]
     return reply.pack()
 
 
@@ -341,26 +336,7 @@ class _ServerProtocol(asyncio.DatagramProtocol):
     async def _answer(self, data: bytes, addr: tuple[str, int]) -> None:
         reply = await self.proxy.handle(data, addr[0], "udp")
         if reply is not None and self.transport is not None and not self.transport.is_closing():
-            if len(reply) > _udp_limit(data):
-                reply = _truncated(data)
+            query = dnswire.parse_query(data)
+            if len(reply) > query.udp_size:  # the client retries over TCP
+                reply = dnswire.build_reply(query, RCODE.NOERROR, truncated=True)
             self.transport.sendto(reply, addr)
-
-
-def _udp_limit(query: bytes) -> int:
-    """512 bytes for a plain client, its advertised EDNS size (at most 4096) otherwise."""
-    try:
-        req = DNSRecord.parse(query)
-    except Exception:
-        return 512
-    for rr in req.ar:
-        if rr.rtype == QTYPE.OPT:
-            return max(512, min(int(rr.rclass), 4096))
-    return 512
-
-
-def _truncated(query: bytes) -> bytes:
-    req = DNSRecord.parse(query)
-    reply = req.reply()
-    reply.header.tc = 1
-    return reply.pack()
-
