@@ -208,3 +208,10 @@ def test_matcher_command_errors() -> None:
     assert q.process_line("::remove-matcher owner=eslint::").effects == (
         Output("Removed matchers: 'eslint'"), RemoveMatcher(owner="eslint"))
     assert not q.failed
+
+
+def test_settings_from_job_message_variables() -> None:
+    settings = CommandSettings.from_variables({"DistributedTask.EnhancedAnnotations": "True",
+                                               "distributedtask.deprecateStepOutputCommands": "1"})
+    assert settings == CommandSettings(enhanced_annotations=True, deprecate_step_output_commands=False)
+    assert CommandSettings.from_variables({}) == CommandSettings(False, False)

@@ -2,9 +2,11 @@
 
 Published API for the engine:
 
-    job_state = JobCommandState()                        # once per job
+    job_state = JobCommandState()                        # once per job (variables=job message vars)
+    settings = CommandSettings.from_variables(vars)     # GitHub jobs; default = github.com's
     proc = CommandProcessor(masker, job=job_state, env=step_env_context,
-                            step_debug=..., workspace=..., repository=...)
+                            step_debug=..., workspace=..., repository=..., settings=settings,
+                            to_host_path=...)            # container -> host paths (Docker)
     for line in step_output_lines:
         result = proc.process_line(line)                  # LineResult(processed, effects)
         for effect in result.effects: apply(effect)       # see effects.py
@@ -15,7 +17,8 @@ Published API for the engine:
     outcome = files.process(masker.mask)                 # after the step: effects + failed
 
 Effects: Output, GroupStart, GroupEnd, Debug, Issue, SetOutput, SaveState, SetEnv, AddPath,
-MaskAdded, AddMatcher, RemoveMatcher, StepSummary, CommandFailed. PATH for the next step:
+MaskAdded, AddMatcher, RemoveMatcher, StepSummary, CommandFailed (an Issue from a problem
+matcher carries `log_message`, the matched line the log should show). PATH for the next step:
 `prepend_path(job_prepend_list, [e.path for AddPath effects])`, then `build_path(list, PATH)`.
 """
 

@@ -139,6 +139,15 @@ class CommandSettings:
     enhanced_annotations: bool = True  # DistributedTask.EnhancedAnnotations (`notice`, title...)
     deprecate_step_output_commands: bool = True  # DistributedTask.DeprecateStepOutputCommands
 
+    @classmethod
+    def from_variables(cls, variables: Mapping[str, str]) -> "CommandSettings":
+        """From a job message's variables, read like the runner (`bool.TryParse`; unset: off)."""
+        folded = {k.lower(): v for k, v in variables.items()}
+        return cls(
+            enhanced_annotations=dotnet_bool(folded.get("distributedtask.enhancedannotations")),
+            deprecate_step_output_commands=dotnet_bool(folded.get("distributedtask.deprecatestepoutputcommands")),
+        )
+
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass costs ~4x more to build per line
 class LineResult:
