@@ -186,14 +186,21 @@ def process_env(state: JobState, scope: Scope, env_ctx: dict[str, str]) -> dict[
     env["GITHUB_ACTION"] = state.action
     from github_runner.engine.commands.file_commands import build_path
 
-    env["PATH"] = build_path(state.path, env.get("PATH") or _default_path())
+    env["PATH"] = build_path(state.path, env.get("PATH") or _default_path(state))
     return env
 
 
-def _default_path() -> str:
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def _default_path(state: JobState) -> str:
+    """The runner's own PATH on the host; the standard one inside an isolated environment,
+    where the runner's directories (a virtualenv, ~/bin) are not there."""
     import os
 
-    return os.environ.get("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+    if getattr(state.sandbox, "name", "shell") == "shell":
+        return os.environ.get("PATH", SYSTEM_PATH)
+    return SYSTEM_PATH
 
 
 async def run_script(

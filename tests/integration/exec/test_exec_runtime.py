@@ -26,8 +26,22 @@ def _pids_with(marker: str) -> list[int]:
 
 
 def test_readme_example_succeeds() -> None:
+    _example("shell")
+
+
+def test_example_in_the_sandbox_executor() -> None:
+    import shutil
+
+    from tests.conftest import require
+
+    require(shutil.which("bwrap") is not None and os.geteuid() == 0, "bwrap and root")
+    _example("sandbox")
+
+
+def _example(executor: str) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "github_runner", "exec", "-C", str(REPO / "examples" / "hello")],
+        [sys.executable, "-m", "github_runner", "exec", "-C", str(REPO / "examples" / "hello"),
+         "--executor", executor],
         capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"},
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
