@@ -136,8 +136,9 @@ def test_to_json_numbers_and_strings() -> None:
     assert to_json(1.0) == "1"
     assert to_json(-0.0) == "0"
     assert to_json(0.1) == "0.1"
-    assert to_json(1e18) == "1000000000000000000"
-    assert to_json(1e20) == "1E+20"  # beyond Int64: written as a double
+    assert to_json(1e14) == "100000000000000"
+    assert to_json(1e18) == "1E+18"  # numbers are written with G15, like everywhere else
+    assert to_json(1 / 3) == "0.333333333333333"
     assert to_json(1e300) == "1E+300"
     assert to_json(1e-7) == "1E-07"
     assert to_json("a\u0001\n\"é") == '"a\\u0001\\n\\"é"'

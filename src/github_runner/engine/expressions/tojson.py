@@ -1,11 +1,11 @@
-"""`toJSON` output byte-for-byte like the runner (Newtonsoft, indented by two spaces)."""
+"""`toJSON` output byte-for-byte like the runner: two-space indentation, strings escaped as
+Newtonsoft does, numbers in G15 (`1E+20`, `0.333333333333333`)."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from .values import Kind, kind_of
+from .values import Kind, format_number, kind_of
 
 _ESCAPES = {
     '"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f",
@@ -27,24 +27,6 @@ def json_string(s: str) -> str:
     return "".join(out)
 
 
-def json_number(value: float) -> str:
-    """Integral values within Int64 print as integers; others in .NET round-trip form."""
-    d = float(value)
-    if d != d:
-        return "NaN"
-    if math.isinf(d):
-        return "Infinity" if d > 0 else "-Infinity"
-    if d == math.floor(d) and -(2**63) <= d <= 2**63 - 1:
-        return str(int(d))
-    text = repr(d)
-    if "e" in text:
-        mant, exp = text.split("e")
-        sign = exp[0] if exp[0] in "+-" else "+"
-        digits = exp.lstrip("+-").rjust(2, "0")
-        text = f"{mant}E{sign}{digits}"
-    return text
-
-
 def to_json(value: Any, indent: int = 0) -> str:
     k = kind_of(value)
     if k is Kind.NULL:
@@ -52,7 +34,7 @@ def to_json(value: Any, indent: int = 0) -> str:
     if k is Kind.BOOLEAN:
         return "true" if value else "false"
     if k is Kind.NUMBER:
-        return json_number(value)
+        return format_number(value)  # the runner writes numbers with G15, not round-trip
     if k is Kind.STRING:
         return json_string(str(value))
     pad = "  " * (indent + 1)
