@@ -144,3 +144,61 @@ def test_missing_local_action_is_bad_input(repo) -> None:
     r = repo.exec()
     assert r.code == 2 and "ci.yml (Line: 7" in r.err and "no/such/action" in r.err
     assert "Traceback" not in r.err
+
+
+def test_job_if_needs_results_fail_fast_and_max_parallel(repo) -> None:
+    repo.workflow(
+        """
+        on: push
+        jobs:
+          bad:
+            runs-on: x
+            steps: [{run: exit 1}]
+          dependent:
+            needs: bad
+            runs-on: x
+            steps: [{run: echo dependent-ran}]
+          on-failure:
+            needs: bad
+            if: failure()
+            runs-on: x
+            steps: [{run: 'echo "needs-result=${{ needs.bad.result }}"'}]
+          matrix:
+            runs-on: x
+            strategy:
+              max-parallel: 1
+              matrix:
+                n: [1, 2, 3]
+            steps:
+              - run: |
+                  echo "combo ${{ matrix.n }}"
+                  test "${{ matrix.n }}" != 1
+        """
+    )
+    r = repo.exec("--json", str(repo.root / "e.jsonl"))
+    assert r.code == 1
+    assert "| dependent-ran" not in r.out
+    assert "needs-result=failure" in r.out
+    assert "combo 1" in r.out and "combo 2" not in r.out.replace("echo \"combo ${{ matrix.n }}\"", "")
+    events = [json.loads(x) for x in (repo.root / "e.jsonl").read_text().splitlines()]
+    result = {e["job_id"]: e["result"] for e in events if e["type"] == "JobFinished"}
+    assert result["dependent"] == "skipped" and result["on-failure"] == "success"
+    assert result["matrix (1)"] == "failure"
+    assert result["matrix (2)"] == "cancelled" and result["matrix (3)"] == "cancelled"
+
+
+def test_list_and_dry_run_start_nothing(repo) -> None:
+    repo.workflow(
+        """
+        on: [push, workflow_dispatch]
+        jobs:
+          a: {runs-on: x, steps: [{run: touch ran-a}]}
+          b: {needs: a, name: Bee, runs-on: x, steps: [{uses: ./act}]}
+        """
+    )
+    repo.file("act/action.yml", "name: n\ndescription: d\nruns:\n  using: composite\n  steps: []\n")
+    r = repo.exec("--list")
+    assert r.code == 0 and "Bee" in r.out and "push,workflow_dispatch" in r.out
+    r = repo.exec("--dry-run", "-j", "b")
+    assert r.code == 0 and "job a" in r.out and "job b (needs a)" in r.out and "uses ./act" in r.out
+    assert not (repo.root / "ran-a").exists()
