@@ -12,4 +12,4 @@ def test_reader_vectors_level1(testdata: Path) -> None:
     results = score(testdata / "workflow-parser" / "reader")
     assert len(results) >= 100, "reader vectors missing"
     failed = [f"{r.id}: {r.detail}" for r in results if r.status == "failed"]
-    assert rate(results) >= 0.97, "\n".join(failed)
+    assert rate(results) >= 0.99, "\n".join(failed)

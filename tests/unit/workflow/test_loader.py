@@ -311,3 +311,19 @@ def test_choice_inputs_need_options() -> None:
         "w.yml (Line: 5, Col: 9): Missing 'options' for choice input",
         "w.yml (Line: 7, Col: 9): Input type is not 'choice', but 'options' is defined",
     ]
+
+
+def test_result_size_budget_is_shared_with_called_workflows() -> None:
+    callee = "on: workflow_call\njobs:\n  inner:\n    runs-on: x\n    steps: [{run: echo hi}]\n"
+    caller = "on: push\njobs:\n  a: {uses: o/r/.github/workflows/c.yml@v1}\n  b: {uses: o/r/.github/workflows/c.yml@v1}\n"
+    refs = {"o/r/.github/workflows/c.yml@v1": callee}
+    wf = parse_workflow("w.yml", caller, ReaderOptions(), refs.get)
+    assert wf.jobs["a"].called is not None and wf.jobs["b"].called is not None
+    with pytest.raises(WorkflowError) as info:
+        parse_workflow("w.yml", caller, ReaderOptions(max_result_size=1500), refs.get)
+    assert info.value.errors == [
+        "In w.yml (Line: 4, Col: 13): Error from called workflow o/r/.github/workflows/c.yml@v1: Maximum object size exceeded"
+    ]
+    with pytest.raises(WorkflowError) as info:
+        parse_workflow("w.yml", caller, ReaderOptions(max_result_size=100))
+    assert info.value.errors == ["w.yml: Maximum object size exceeded"]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .convert import Converter
 from .errors import ErrorList, WorkflowError
+from .limits import ResultSize, ResultTooLarge
 from .model import Workflow
 from .reusable import ReusableChecker
 from .schema import load_schema
@@ -33,11 +34,11 @@ class ReaderOptions:
 
     max_file_size: int = 0  # characters; 0 = no limit
     max_depth: int = 50
-    max_errors: int = 100
+    max_errors: int = 10  # GitHub stops collecting after 10
     max_message_length: int = 500  # GitHub cuts longer messages with '[...]'
     max_job_limit: int = 0  # 0 = no limit
     max_nested_reusable_workflows_depth: int = 4
-    max_result_size: int = 0
+    max_result_size: int = 10 * 1024 * 1024  # GitHub's template-size budget (see limits.py)
     skip_reusable_workflows: bool = False
     background_steps: bool = False
     # GitHub's TypeScript parser (editor, language server) also rejects unknown event names and
@@ -89,18 +90,27 @@ def parse_workflow(
     tree = read_tree(name, text, options, errors, _root(options))
     if tree is None or errors:
         raise WorkflowError(errors.items)
+    budget = ResultSize(options.max_result_size)
+    try:
+        budget.add(name, tree)
+    except ResultTooLarge as exc:
+        raise WorkflowError([f"{name}: {exc}"]) from None
     workflow = Converter(load_schema("workflow"), errors).workflow(name, tree)
     if not errors:
-        ReusableChecker(options, resolve, errors).check(workflow, tree)
+        ReusableChecker(options, resolve, errors, budget).check(workflow, tree)
     errors.raise_if_any()
     return workflow
 
 
-def parse_callee(name: str, text: str, options: ReaderOptions, errors: ErrorList) -> Workflow | None:
-    """A called workflow: its own errors go to `errors` (named after its ref); None if any."""
+def parse_callee(
+    name: str, text: str, options: ReaderOptions, errors: ErrorList, budget: ResultSize
+) -> Workflow | None:
+    """A called workflow: its own errors go to `errors` (named after its ref); None if any.
+    Raises ResultTooLarge when it does not fit in the caller's size budget."""
     tree = read_tree(name, text, options, errors, _root(options))
     if tree is None or errors:
         return None
+    budget.add(name, tree)
     workflow = Converter(load_schema("workflow"), errors).workflow(name, tree)
     return None if errors else workflow
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .errors import ErrorList, Pos
+from .limits import ResultSize, ResultTooLarge
 from .tokens import MappingToken
 
 if TYPE_CHECKING:
@@ -82,10 +83,12 @@ class ReusableChecker:
         options: ReaderOptions,
         resolve: Callable[[str], str | None] | None,
         errors: ErrorList,
+        budget: ResultSize,
     ) -> None:
         self.options = options
         self.resolve = resolve
         self.errors = errors
+        self.budget = budget
         self.total_jobs = 0
 
     def check(self, workflow: Workflow, tree: MappingToken) -> None:
@@ -121,7 +124,11 @@ class ReusableChecker:
                 errors.add(uses_pos, "Unable to find reusable workflow")
             return  # a remote workflow cannot be fetched offline: checked when it runs
         callee_errors = ErrorList(ref, errors.max_errors, errors.max_message_length)
-        callee = parse_callee(ref, text, self.options, callee_errors)
+        try:
+            callee = parse_callee(ref, text, self.options, callee_errors, self.budget)
+        except ResultTooLarge as exc:
+            errors.add(None, f"In {uses_pos}: Error from called workflow {ref}: {exc}", bare=True)
+            return
         for message in callee_errors.items:
             errors.add(None, message, bare=True)
         if callee is None:
