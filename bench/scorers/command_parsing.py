@@ -12,13 +12,13 @@ from pathlib import Path
 from scorers.common import CaseResult
 
 from github_runner.engine.commands.parsing import CommandNames, parse_command
-from github_runner.engine.commands.processor import JobCommandState
+from github_runner.engine.commands.processor import default_command_names
 
 
 def score(path: Path) -> list[CaseResult]:
     doc = json.loads(path.read_text(encoding="utf-8"))
     names = doc.get("registered_for_these_cases")
-    registered = CommandNames(names) if names else JobCommandState().registered
+    registered = CommandNames(names) if names else default_command_names()
     results: list[CaseResult] = []
     for case in doc.get("cases") or []:
         parsed = parse_command(case["line"], registered)

@@ -44,15 +44,18 @@ def test_runner_markers_in_output_are_defused() -> None:
     assert result.effects == (Output("##[\\start-action x] ##[\\end-action y]"),)
 
 
-def test_stop_state_is_shared_by_the_steps_of_a_job() -> None:
+def test_stop_commands_last_until_the_token_within_one_step_only() -> None:
     job = JobCommandState()
-    first, second = proc(job=job), proc(job=job)
+    first = proc(job=job)
     assert first.process_line("::stop-commands::tok-123456").processed
-    assert not second.process_line("::warning::x").processed  # still paused in the next step
-    resumed = second.process_line("::TOK-123456::")
+    assert not first.process_line("::warning::x").processed
+    resumed = first.process_line("::TOK-123456::")
     assert resumed.processed and resumed.effects[0] == Output("::TOK-123456::")
-    assert second.process_line("::warning::x").processed
-    assert "tok-123456" not in job.registered  # the token is a command no more
+    assert first.process_line("::warning::x").processed
+    assert "tok-123456" not in first.registered  # the token is a command no more
+    # The runner makes a command manager per step: an unfinished pause ends with its step.
+    first.process_line("::stop-commands::other-token")
+    assert proc(job=job).process_line("::warning::x").processed
 
 
 def test_long_stop_token_is_masked_short_one_is_not() -> None:
@@ -82,7 +85,7 @@ def test_unsecure_stop_token_switch(where: str, value: str, allowed: bool) -> No
     p = proc(runner_env={name: value}) if where == "runner" else proc(env={name: value})
     p.process_line("::stop-commands::warning")
     assert p.failed is not allowed
-    assert p.job.stopped is allowed
+    assert p.stopped is allowed
 
 
 @pytest.mark.parametrize(("value", "allowed"), [("true", True), (" True ", True), ("1", False), ("yes", False)])
@@ -181,9 +184,9 @@ def test_line_numbers_are_parsed_like_int_tryparse() -> None:
 
 
 def test_registered_name_without_handler_warns() -> None:
-    job = JobCommandState()
-    job.registered.add("mystery")
-    result = proc(job=job).process_line("::Mystery::x")
+    p = proc()
+    p.registered.add("mystery")
+    result = p.process_line("::Mystery::x")
     assert result.processed
     assert result.effects == (Issue("warning", "Can't find command extension for ##[Mystery.command]."),)
 

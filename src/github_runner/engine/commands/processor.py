@@ -4,9 +4,10 @@ The engine feeds every line a step prints to `CommandProcessor.process_line` and
 returned effects in order (`effects.py`). Semantics follow GitHub's runner (ActionCommandManager):
 
 - only registered names are commands; `::stop-commands::TOKEN` pauses all of them until a line
-  naming TOKEN (a token longer than 6 characters is masked for the rest of the job); the pause,
-  the registered names and the deprecation telemetry live in `JobCommandState`, which the job
-  shares between its steps, as the runner's per-job command manager does;
+  naming TOKEN (a token longer than 6 characters is masked for the rest of the job). The pause
+  and the registered names belong to the step (the runner makes a command manager per step
+  handler); problem matchers and the once-per-job deprecation telemetry live in
+  `JobCommandState`, which the job shares between its steps;
 - a processed command is echoed when echo is on (`::echo::on`, or ACTIONS_STEP_DEBUG), except
   add-mask, debug and the annotation commands; add-mask echoes as `::add-mask::***`;
 - a command that fails (bad echo value, missing `name`, `set-env`/`add-path` without
@@ -100,6 +101,11 @@ class MaskerLike(Protocol):
     def add(self, value: str, /) -> object: ...
 
 
+def default_command_names() -> CommandNames:
+    """The names the runner registers: every handled command and `stop-commands`."""
+    return CommandNames((*HANDLED, STOP_COMMAND))
+
+
 class CommandError(Exception):
     """A command handler refused the command; the message is what the runner logs."""
 
@@ -118,9 +124,6 @@ def dotnet_bool(value: str | None) -> bool:
 class JobCommandState:
     """Command state the runner keeps per job, shared by every step's processor."""
 
-    registered: CommandNames = field(default_factory=lambda: CommandNames((*HANDLED, STOP_COMMAND)))
-    stopped: bool = False
-    stop_token: str | None = None
     telemetry: list[str] = field(default_factory=list)
     matchers: list[MatcherConfig] = field(default_factory=list)  # problem matchers, newest first
     variables: dict[str, str] = field(default_factory=dict)  # job variables the commands read
@@ -202,6 +205,9 @@ class CommandProcessor:
         self.repository = repository
         self.to_host_path = to_host_path
         self.set_repo_path_enabled = False
+        self.registered = default_command_names()
+        self.stopped = False
+        self.stop_token: str | None = None
         self.matchers = MatcherSet(self.job.matchers, workspace, matcher_timeout(self.job.variables, self.runner_env))
 
     # -- entry point -------------------------------------------------------------------------
@@ -210,8 +216,7 @@ class CommandProcessor:
         # Fast path: a v2 command starts the (left-trimmed) line, a v1 command contains "##[".
         if "##[" not in line and not line.lstrip().startswith("::"):
             return self._plain(line) if self.matchers.live else LineResult(False, (Output(line),))
-        job = self.job
-        command = parse_command(line, job.registered)
+        command = parse_command(line, self.registered)
         if command is None:
             return self._plain(self._sanitize(line))
         name = command.command.lower()
@@ -219,11 +224,11 @@ class CommandProcessor:
             skipped = Debug("Enhanced Annotations not enabled on the server: 'notice' command will not be processed.")
             plain = self._plain(self._sanitize(line))
             return LineResult(False, (skipped, *plain.effects))
-        if job.stopped:
-            if job.stop_token and name == job.stop_token.lower():
-                job.registered.discard(job.stop_token)
-                job.stopped = False
-                job.stop_token = None
+        if self.stopped:
+            if self.stop_token and name == self.stop_token.lower():
+                self.registered.discard(self.stop_token)
+                self.stopped = False
+                self.stop_token = None
                 return LineResult(True, (Output(line), Debug("Resume processing commands")))
             return self._plain(self._sanitize(line))
         if name == STOP_COMMAND:
@@ -252,9 +257,9 @@ class CommandProcessor:
         """The checkout plugin's internal command is recognised only while it runs."""
         self.set_repo_path_enabled = enabled
         if enabled:
-            self.job.registered.add(INTERNAL_SET_REPO_PATH)
+            self.registered.add(INTERNAL_SET_REPO_PATH)
         else:
-            self.job.registered.discard(INTERNAL_SET_REPO_PATH)
+            self.registered.discard(INTERNAL_SET_REPO_PATH)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -282,18 +287,17 @@ class CommandProcessor:
         return name in self.env and parse(self.env[name])
 
     def _stop(self, line: str, command: ActionCommand) -> LineResult:
-        job = self.job
         token = command.data
-        invalid = not token or token in job.registered or token.lower() == "pause-logging"
+        invalid = not token or token in self.registered or token.lower() == "pause-logging"
         if invalid:
-            job.telemetry.append(f"Invoked ::stopCommand:: with token: [{token}]")
+            self.job.telemetry.append(f"Invoked ::stopCommand:: with token: [{token}]")
             if not self._setting(ALLOW_UNSECURE_STOP_TOKENS, convert_to_boolean):
                 self.failed = True
                 return LineResult(True, (Issue("error", INVALID_STOP_TOKEN), CommandFailed(INVALID_STOP_TOKEN)))
         effects: list[Effect] = []
-        job.stop_token = token
-        job.stopped = True
-        job.registered.add(token)
+        self.stop_token = token
+        self.stopped = True
+        self.registered.add(token)
         if len(token) > 6:
             self.masker.add(token)
             effects.append(MaskAdded(len(token)))
