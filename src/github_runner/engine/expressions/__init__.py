@@ -27,6 +27,8 @@ Public API (everything else in this package is internal):
     has_expression(s) -> bool; split_template(s); to_format_expression(s, force_format=False)
         (the workflow parser's `format()` rewrite of a template).
     to_string(v), to_number(v), truthy(v), format_number(f) (G15), to_json(v), from_json(s)
+    evaluate_async / evaluate_condition_async / interpolate_async: the same, for the event
+        loop: an expression calling hashFiles() runs in a worker thread (uses_io(node) says so).
     ExpressionError(kind, message, position, expression): kind is "lexing", "parsing" or
         "evaluation"; position is 1-based in the expression (None when not applicable).
     CaseInsensitiveDict: mapping with GitHub's key comparison, for contexts.
@@ -35,6 +37,7 @@ Public API (everything else in this package is internal):
 
 from __future__ import annotations
 
+from .aio import evaluate_async, evaluate_condition_async, interpolate_async, uses_io
 from .context import EvalContext
 from .errors import ErrorKind, ExpressionError
 from .evaluator import condition_node, evaluate, evaluate_condition, has_status_function
@@ -75,12 +78,15 @@ __all__ = [
     "Node",
     "condition_node",
     "evaluate",
+    "evaluate_async",
     "evaluate_condition",
+    "evaluate_condition_async",
     "format_number",
     "from_json",
     "has_expression",
     "has_status_function",
     "interpolate",
+    "interpolate_async",
     "interpolate_string",
     "kind_name",
     "parse",
@@ -92,4 +98,5 @@ __all__ = [
     "to_number",
     "to_string",
     "truthy",
+    "uses_io",
 ]
