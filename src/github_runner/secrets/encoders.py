@@ -107,6 +107,18 @@ def xml_escape(value: str) -> str:
     )
 
 
+_SHELL_SPECIAL = frozenset(" \t!\"$&'()*,;<>?[\\]^`{|}")
+
+
+def shell_backslash_escape(value: str) -> str:
+    """bash `printf %q`: a backslash before each shell-special character (values with control
+    characters are printed in `$'...'` form instead, not covered)."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return ""
+    out = "".join("\\" + c if c in _SHELL_SPECIAL else c for c in value)
+    return "\\" + out if out[:1] in ("~", "#") else out
+
+
 def trim_double_quotes(value: str) -> str:
     """A long value registered with its quotes is often printed without them (GitHub: > 8 chars)."""
     if len(value) > 8 and value.startswith('"') and value.endswith('"'):
@@ -152,6 +164,7 @@ DEFAULT_ENCODERS: tuple[Encoder, ...] = (
     uri_data_escape,
     form_url_escape,
     xml_escape,
+    shell_backslash_escape,
     trim_double_quotes,
     powershell_pre_ampersand,
     powershell_post_ampersand,
