@@ -51,7 +51,7 @@ from github_runner.engine.commands.matchers import (
     load_matchers,
     matcher_timeout,
 )
-from github_runner.engine.commands.parsing import ActionCommand, CommandNames, parse_command
+from github_runner.engine.commands.parsing import ActionCommand, CommandNames, Properties, parse_command
 
 STOP_COMMAND = "stop-commands"
 ALLOW_UNSECURE_COMMANDS = "ACTIONS_ALLOW_UNSECURE_COMMANDS"
@@ -431,7 +431,7 @@ class CommandProcessor:
         return Issue(level, command.data, dict(props.items()))
 
 
-def normalise_lines_and_columns(props: "Properties") -> None:  # noqa: F821 (mutable mapping)
+def normalise_lines_and_columns(props: Properties) -> None:
     """The runner's ValidateLinesAndColumns, quirks included (numbers are not re-read after fix-ups)."""
     line, end_line = props.get("line"), props.get("endLine")
     column, end_column = props.get("col"), props.get("endColumn")
