@@ -16,7 +16,7 @@ from typing import Any
 
 from github_runner.engine import templates
 from github_runner.engine.contexts import runner_context, runner_env
-from github_runner.engine.events import JobFinished, JobStarted, Reporter
+from github_runner.engine.events import JobFinished, JobStarted, MultiReporter, Reporter
 from github_runner.engine.output import JobLog
 from github_runner.engine.plan import JobOutcome, JobPlan, RunnerInfo
 from github_runner.engine.state import JobState, Scope
@@ -40,18 +40,36 @@ async def run_job(
     for value in plan.secrets.values():
         if value:
             masker.add(value, source="secret")
+    network_error: str | None = None
+    try:
+        network = runner.network(plan) if runner.network is not None else None
+    except Exception as exc:  # a bad egress setting fails the job; it never runs unguarded
+        network, network_error = None, f"network: {exc}"
+    if getattr(network, "reporter", None) is not None:
+        reporter = MultiReporter(reporter, network.reporter)
+        if hasattr(network, "bind"):  # egress annotations/summary go back into this job's stream
+            network.bind(reporter)
     log = JobLog(plan.job_id, reporter, masker)
     started = time.monotonic()
     await reporter.emit(
         JobStarted(plan.job_id, masker.mask(plan.name), plan.contexts.get("matrix") or None)
     )
+    if network_error is not None:
+        await log.annotate("error", network_error)
+        await reporter.emit(JobFinished(plan.job_id, masker.mask(plan.name), "failure"))
+        return JobOutcome(plan.job_id, "failure", error=network_error)
     runner.work_root.mkdir(parents=True, exist_ok=True)
     work_dir = Path(tempfile.mkdtemp(prefix=f"{_safe(plan.job_id)}-", dir=runner.work_root))
     outcome: JobOutcome
     try:
         outcome = await _run_in_sandbox(
-            plan, work_dir, executor, reporter, masker, runner, log, cancel, grace_seconds
+            plan, work_dir, executor, reporter, masker, runner, log, cancel, grace_seconds,
+            getattr(network, "hook", None),
         )
+        hook = getattr(network, "hook", None)
+        if outcome.result == "success" and getattr(hook, "fails_job", False):
+            await log.annotate("error", "egress: the job made connections its policy forbids")
+            outcome.result = "failure"
     except asyncio.CancelledError:
         await reporter.emit(
             JobFinished(plan.job_id, masker.mask(plan.name), "cancelled", duration=time.monotonic() - started)
@@ -81,6 +99,7 @@ async def _run_in_sandbox(
     log: JobLog,
     cancel: asyncio.Event | None,
     grace_seconds: float,
+    network_hook: Any = None,
 ) -> JobOutcome:
     from github_runner.executors.base import ExecutorError, JobSpec
 
@@ -101,6 +120,7 @@ async def _run_in_sandbox(
         temp=temp,
         tool_cache=tool_cache,
         labels={"github-runner.job": plan.job_id},
+        network=network_hook,
     )
     try:
         sandbox = await executor.prepare(spec)

@@ -43,6 +43,8 @@ class LocalRun:
     json_file: Path | None = None
     debug: bool = False
     skipped_workflows: list[str] = field(default_factory=list)
+    # Egress seam for exec flags: JobPlan -> object with `hook`/`reporter` (see RunnerInfo.network)
+    network: Any = None
 
     # -- loading and validation ---------------------------------------------------------------
 
@@ -258,7 +260,7 @@ class LocalRun:
                     concurrency=self.concurrency,
                     debug=self.debug,
                 )
-                runner = RunnerInfo(work_root=work_root, workspace=self.repo)
+                runner = RunnerInfo(work_root=work_root, workspace=self.repo, network=self.network)
                 run = WorkflowRun(
                     wf, options, executor=executor, reporter=reporter, masker=masker,
                     runner=runner, cancel=cancel,

@@ -26,6 +26,7 @@ Masker before anything runs. `env`, `steps`, `job`, `runner` are built by the en
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -106,6 +107,7 @@ class JobPlan:
     workflow_name: str = ""
     pos: SourcePos | None = None
     debug: bool = False  # ACTIONS_STEP_DEBUG: show `::debug::` lines
+    egress: Template = None  # `jobs.<id>.egress` as written (issue 7 extension), for `network`
 
 
 @dataclass
@@ -120,6 +122,11 @@ class RunnerInfo:
     tool_cache: Path | None = None  # None: `<work_root>/_tool`
     workspace: Path | None = None  # an existing repository to use as GITHUB_WORKSPACE (exec)
     extra_env: dict[str, str] = field(default_factory=dict)  # ACTIONS_RUNTIME_URL and the like
+    # Egress seam: called once per job before its sandbox is prepared. Returns None (no network
+    # control) or an object with `hook` (an executors.base.NetworkHook for JobSpec.network) and
+    # `reporter` (a Reporter that also receives this job's events, or None). When the hook has a
+    # true `fails_job` after the job ran, the job fails.
+    network: Callable[[JobPlan], Any] | None = None
 
 
 @dataclass

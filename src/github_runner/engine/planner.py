@@ -77,4 +77,5 @@ def job_plan(workflow: Workflow, job: Job, *, job_id: str, name: str) -> JobPlan
         workflow_file=workflow.path,
         workflow_name=str(workflow.name) if workflow.name else workflow.path,
         pos=job.pos,
+        egress=job.egress,
     )

@@ -1,0 +1,57 @@
+"""`run_job` as the worker calls it: a JobPlan built by hand, the real shell executor."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from types import SimpleNamespace
+
+from github_runner.engine.events import CollectingReporter, JobFinished, StepFinished
+from github_runner.engine.job import run_job
+from github_runner.engine.plan import JobPlan, RunnerInfo, StepPlan
+from github_runner.executors import get_executor
+from github_runner.secrets.masker import Masker
+
+
+def _plan() -> JobPlan:
+    return JobPlan(
+        job_id="build",
+        job_key="build",
+        name="build",
+        steps=[
+            StepPlan(id="greet", run='echo "hi ${{ github.repository }} $GITHUB_JOB"\necho "x=1" >> "$GITHUB_OUTPUT"'),
+            StepPlan(id="__run", run="echo token=${{ secrets.TOKEN }}", generated_id=True),
+        ],
+        contexts={"github": {"repository": "octo/repo", "event_name": "push", "event": {}}},
+        secrets={"TOKEN": "tok-abcdef-123"},
+        env=[{"A": "${{ github.repository }}"}],
+        outputs={"x": "${{ steps.greet.outputs.x }}"},
+    )
+
+
+def test_run_job_from_a_plain_plan_with_network_seam(tmp_path: Path) -> None:
+    seen = CollectingReporter()
+    main = CollectingReporter()
+    runner = RunnerInfo(work_root=tmp_path / "work",
+                        network=lambda plan: SimpleNamespace(hook=None, reporter=seen))
+    outcome = asyncio.run(run_job(_plan(), executor=get_executor("shell", allow_root=True),
+                                  reporter=main, masker=Masker(), runner=runner))
+    assert outcome.result == "success" and outcome.outputs == {"x": "1"}
+    assert [s.outcome for s in outcome.steps] == ["success", "success"]
+    assert "hi octo/repo build" in main.lines() and "token=***" in main.lines()
+    assert [type(e) for e in seen.events] == [type(e) for e in main.events]  # fanned out
+    left = [p.name for p in (tmp_path / "work").iterdir() if p.name != "_tool"]  # the tool cache stays
+    assert not left, f"per-job directories were left behind: {left}"
+
+
+def test_network_factory_error_fails_the_job_before_any_step(tmp_path: Path) -> None:
+    def broken(plan: JobPlan) -> None:
+        raise ValueError("bad egress allowlist line 3")
+
+    main = CollectingReporter()
+    runner = RunnerInfo(work_root=tmp_path / "work", network=broken)
+    outcome = asyncio.run(run_job(_plan(), executor=get_executor("shell", allow_root=True),
+                                  reporter=main, masker=Masker(), runner=runner))
+    assert outcome.result == "failure" and "bad egress allowlist line 3" in (outcome.error or "")
+    assert not [e for e in main.events if isinstance(e, StepFinished)]
+    assert isinstance(main.events[-1], JobFinished) and main.events[-1].result == "failure"
