@@ -7,7 +7,6 @@ evaluated inline, since a thread hop would cost more than the evaluation.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Collection, Mapping
 from functools import lru_cache
 from typing import Any
@@ -42,6 +41,8 @@ async def evaluate_async(node_or_text: Node | str, ctx: EvalContext) -> Any:
     """`evaluate`, off the event loop when the expression calls hashFiles()."""
     node = parse(node_or_text) if isinstance(node_or_text, str) else node_or_text
     if uses_io(node):
+        import asyncio  # here, not at module level: importing expressions stays cheap
+
         return await asyncio.to_thread(evaluate, node, ctx)
     return evaluate(node, ctx)
 
@@ -68,6 +69,8 @@ async def interpolate_async(
 ) -> Any:
     """`interpolate`, off the event loop when any `${{ }}` in `value` mentions hashFiles()."""
     if _mentions_io(value):
+        import asyncio
+
         return await asyncio.to_thread(
             lambda: interpolate(value, ctx, named_values=named_values, functions=functions)
         )

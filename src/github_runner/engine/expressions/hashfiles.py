@@ -7,14 +7,12 @@ nothing matched).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import ExpressionError
-from .globmatch import glob
 from .values import to_string
 
 if TYPE_CHECKING:
@@ -26,6 +24,10 @@ FOLLOW_LINKS_FLAG = "--follow-symbolic-links"
 
 def hash_files(patterns: list[str], workspace: str, *, follow_links: bool = False, timeout: float = 120.0) -> str:
     """Hash the files the patterns select under `workspace` (patterns relative to it)."""
+    import hashlib  # lazily: most runs never call hashFiles()
+
+    from .globmatch import glob
+
     root = os.path.realpath(workspace) if os.path.exists(workspace) else os.path.abspath(workspace)
     prefix = root.rstrip("/") + "/"
     lines: list[str] = []
