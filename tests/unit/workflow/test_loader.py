@@ -327,3 +327,40 @@ def test_result_size_budget_is_shared_with_called_workflows() -> None:
     with pytest.raises(WorkflowError) as info:
         parse_workflow("w.yml", caller, ReaderOptions(max_result_size=100))
     assert info.value.errors == ["w.yml: Maximum object size exceeded"]
+
+
+def test_reusable_call_inputs_secrets_and_types() -> None:
+    callee = (
+        "on:\n  workflow_call:\n    inputs:\n      flag: {type: boolean, required: true, default: true}\n"
+        "      count: {type: number}\n      label: {type: string}\n"
+        "    secrets:\n      token: {required: true}\n"
+        "jobs:\n  inner:\n    runs-on: x\n    steps: [{run: echo}]\n"
+    )
+    caller = (
+        "on: push\njobs:\n  call:\n    uses: o/r/.github/workflows/c.yml@v1\n"
+        "    with:\n      count: 'many'\n      label: 3\n      extra: x\n"
+        "    secrets:\n      other: ${{ secrets.X }}\n"
+    )
+    with pytest.raises(WorkflowError) as info:
+        parse_workflow("w.yml", caller, ReaderOptions(), {"o/r/.github/workflows/c.yml@v1": callee}.get)
+    assert info.value.errors == [
+        "w.yml (Line: 4, Col: 11): Input flag is required, but not provided while calling.",
+        "w.yml (Line: 6, Col: 14): Unexpected value 'many'",
+        "w.yml (Line: 8, Col: 14): Invalid input, extra is not defined in the referenced workflow.",
+        "w.yml (Line: 4, Col: 11): Secret token is required, but not provided while calling.",
+        "w.yml (Line: 10, Col: 14): Invalid secret, other is not defined in the referenced workflow.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("snippet", "message"),
+    [
+        ("    steps:\n      - uses: actions/checkout\n", "(Line: 6, Col: 15): Expected format {org}/{repo}[/path]@ref. Actual 'actions/checkout'"),
+        ("    strategy:\n      matrix:\n        exclude: [{a: 1}]\n    steps: [{run: a}]\n", "(Line: 7, Col: 9): Matrix must define at least one vector"),
+        ("    concurrency: " + "g" * 401 + "\n    steps: [{run: a}]\n", "(Line: 5, Col: 18): Concurrency group name must be less than 400 characters"),
+    ],
+)
+def test_githubs_converter_checks(snippet: str, message: str) -> None:
+    with pytest.raises(WorkflowError) as info:
+        parse_workflow("w.yml", "on: push\njobs:\n  j:\n    runs-on: x\n" + snippet)
+    assert info.value.errors == [f"w.yml {message}"]

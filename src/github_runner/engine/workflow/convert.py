@@ -71,6 +71,7 @@ class Converter:
             elif name == "permissions":
                 wf.permissions = _raw(value)
             elif name == "concurrency":
+                self.concurrency(value)
                 wf.concurrency = _raw(value)
             elif name == "jobs" and isinstance(value, MappingToken):
                 wf.jobs = self.jobs(value)
@@ -178,6 +179,14 @@ class Converter:
                 job.name = _raw(value)
                 if job.name == "":
                     job.name = None
+            elif name == "concurrency":
+                self.concurrency(value)
+                job.concurrency = _raw(value)
+            elif name in ("with", "secrets") and isinstance(value, MappingToken):
+                for entry_key, entry in value.pairs:
+                    if entry.pos is not None:
+                        job.positions[f"{name}.{entry_key.to_raw()}"] = entry.pos
+                setattr(job, _JOB_FIELDS[name], _raw(value))
             elif name == "container":
                 self.container(value)
                 job.container = _raw(value)
@@ -258,14 +267,42 @@ class Converter:
         return strategy
 
     def matrix(self, token: Token) -> None:
+        """Vectors hold values, and there is at least one vector or `include` entry; parts
+        computed by expressions are judged when they are evaluated."""
         if not isinstance(token, MappingToken):
             return
+        has_vector = False
         for key, value in token.pairs:
             name = string_value(key)
-            if name in ("include", "exclude") or name is None:
+            if name is None or _has_expression(value):
+                has_vector = has_vector or name != "exclude"
                 continue
+            if name == "exclude":
+                continue
+            if name == "include":
+                has_vector = has_vector or (isinstance(value, SequenceToken) and bool(value.items))
+                continue
+            has_vector = True
             if isinstance(value, SequenceToken) and not value.items:
                 self.errors.add(value.pos, f"Matrix vector '{name}' does not contain any values")
+        if not has_vector:
+            self.errors.add(token.pos, "Matrix must define at least one vector")
+
+    def concurrency(self, token: Token) -> None:
+        group = token.get("group") if isinstance(token, MappingToken) else token
+        text = string_value(group)
+        if text is not None and len(text) > 400:
+            self.errors.add(token.pos, "Concurrency group name must be less than 400 characters")
+
+    def step_uses(self, token: Token) -> None:
+        """`uses:` names `owner/repo[/path]@ref`, a local `./path` or a `docker://` image."""
+        uses = string_value(token)
+        if uses is None or uses.startswith(("docker://", "./", ".\\")):
+            return
+        parts = uses.split("@")
+        path = [p for p in parts[0].replace("\\", "/").split("/") if p]
+        if len(parts) != 2 or len(path) < 2 or not parts[1]:
+            self.errors.add(token.pos, f"Expected format {{org}}/{{repo}}[/path]@ref. Actual '{uses}'")
 
     def condition(self, token: Token, definition: str) -> Any:
         """Validate an `if:` written without `${{ }}` as the expression it is; keep it raw."""
@@ -302,6 +339,9 @@ class Converter:
                         step.id = written
                 elif name == "if":
                     step.if_ = self.condition(value, "step-if")
+                elif name == "uses":
+                    self.step_uses(value)
+                    step.uses = string_value(value)
                 elif name in _STEP_FIELDS:
                     setattr(step, _STEP_FIELDS[name], _raw(value))
                 elif name is not None:

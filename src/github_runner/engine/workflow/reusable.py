@@ -178,24 +178,47 @@ class ReusableChecker:
 
     @staticmethod
     def _inputs_and_secrets(job: Job, callee: Workflow, uses_pos: Pos | None, errors: ErrorList) -> None:
+        """Required inputs and secrets are passed (a default does not excuse a required input),
+        passed ones are declared, and literal input values have the declared type."""
         call = callee.on.get("workflow_call") or {}
         if not isinstance(call, dict):
             return
-        for kind, given, label in (("inputs", job.with_, "Input"), ("secrets", job.secrets, "Secret")):
+        for kind, given, label, key in (
+            ("inputs", job.with_, "Input", "with"),
+            ("secrets", job.secrets, "Secret", "secrets"),
+        ):
             declared = call.get(kind) or {}
-            if not isinstance(declared, dict):
+            if not isinstance(declared, dict) or (kind == "secrets" and given == "inherit"):
                 continue
-            if kind == "secrets" and given == "inherit":
-                continue
-            provided = {str(k).upper() for k in (given or {})} if isinstance(given, dict) else set()
+            provided = {str(k).upper(): v for k, v in given.items()} if isinstance(given, dict) else {}
             for name, spec in declared.items():
                 spec = spec if isinstance(spec, dict) else {}
-                if spec.get("required") is True and "default" not in spec and str(name).upper() not in provided:
+                if str(name).upper() in provided:
+                    if kind == "inputs":
+                        _check_input_type(job, name, spec.get("type"), given, errors)
+                elif spec.get("required") is True:
                     errors.add(uses_pos, f"{label} {name} is required, but not provided while calling.")
             known = {str(k).upper() for k in declared}
-            if isinstance(given, dict):
-                for name in given:
-                    if str(name).upper() not in known:
-                        where = job.where("with" if kind == "inputs" else "secrets")
-                        errors.add(where, f"Invalid {label.lower()}, {name} is not defined in the referenced workflow.")
+            for name in provided if isinstance(given, dict) else ():
+                if name not in known:
+                    original = next(k for k in given if str(k).upper() == name)
+                    where = job.where(f"{key}.{original}")
+                    errors.add(where, f"Invalid {label.lower()}, {original} is not defined in the referenced workflow.")
 
+
+
+_INPUT_KINDS = {"boolean": bool, "number": (int, float), "string": (str, int, float, bool)}
+
+
+def _check_input_type(job: Job, name: str, declared: Any, given: dict[str, Any], errors: ErrorList) -> None:
+    """A literal `with:` value must suit the input's declared type (expressions are checked
+    when they are evaluated); like GitHub, numbers and booleans pass as strings."""
+    original = next(k for k in given if str(k).upper() == str(name).upper())
+    value = given[original]
+    if isinstance(value, str) and "${{" in value:
+        return
+    kinds = _INPUT_KINDS.get(str(declared))
+    if kinds is None or (isinstance(value, kinds) and not (declared == "number" and isinstance(value, bool))):
+        return
+    shown = ("true" if value else "false") if isinstance(value, bool) else value
+    errors.add(job.where(f"with.{original}"), f"Unexpected value '{shown}'")
