@@ -43,24 +43,22 @@ def fn_contains(ctx: "EvalContext", args: Sequence["Node"]) -> Any:
     return False
 
 
-def fn_starts_with(ctx: "EvalContext", args: Sequence["Node"]) -> Any:
+def _affix_test(ctx: "EvalContext", args: Sequence["Node"], test: Any) -> bool:
     left = args[0].eval(ctx)
     if not _primitive(left):
         return False
     right = args[1].eval(ctx)
     if not _primitive(right):
         return False
-    return fold(to_string(left)).startswith(fold(to_string(right)))
+    return bool(test(fold(to_string(left)), fold(to_string(right))))
+
+
+def fn_starts_with(ctx: "EvalContext", args: Sequence["Node"]) -> Any:
+    return _affix_test(ctx, args, str.startswith)
 
 
 def fn_ends_with(ctx: "EvalContext", args: Sequence["Node"]) -> Any:
-    left = args[0].eval(ctx)
-    if not _primitive(left):
-        return False
-    right = args[1].eval(ctx)
-    if not _primitive(right):
-        return False
-    return fold(to_string(left)).endswith(fold(to_string(right)))
+    return _affix_test(ctx, args, str.endswith)
 
 
 def _invalid_format(fmt: str) -> ExpressionError:

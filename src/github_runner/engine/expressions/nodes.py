@@ -163,10 +163,11 @@ class Not(Node):
         return not truthy(self.operand.eval(ctx))
 
 
-class And(Node):
-    """Returns the first falsy operand's value, else the last one's (not a bool)."""
+class _Logical(Node):
+    """`&&` / `||`: the value of the operand that decides, not a bool (`'' || 'b'` is 'b')."""
 
     __slots__ = ("operands",)
+    stops_on_truthy = False
 
     def __init__(self, operands: list[Node]) -> None:
         self.operands = operands
@@ -177,32 +178,26 @@ class And(Node):
 
     def eval(self, ctx: "EvalContext") -> Any:
         value = None
+        stop = self.stops_on_truthy
         for op in self.operands:
             value = op.eval(ctx)
-            if not truthy(value):
+            if truthy(value) is stop:
                 return value
         return value
 
 
-class Or(Node):
+class And(_Logical):
+    """Returns the first falsy operand's value, else the last one's."""
+
+    __slots__ = ()
+    stops_on_truthy = False
+
+
+class Or(_Logical):
     """Returns the first truthy operand's value, else the last one's."""
 
-    __slots__ = ("operands",)
-
-    def __init__(self, operands: list[Node]) -> None:
-        self.operands = operands
-
-    @property
-    def children(self) -> Sequence[Node]:
-        return self.operands
-
-    def eval(self, ctx: "EvalContext") -> Any:
-        value = None
-        for op in self.operands:
-            value = op.eval(ctx)
-            if truthy(value):
-                return value
-        return value
+    __slots__ = ()
+    stops_on_truthy = True
 
 
 def _eq(a: Any, b: Any) -> bool:
