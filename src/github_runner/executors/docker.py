@@ -245,11 +245,26 @@ class DockerJob:
             raise ExecutorError("docker executor: empty command")
         if self.ex.chown_uid is not None:
             await asyncio.to_thread(chown_tree, self.spec.temp, self.ex.chown_uid, self.ex.chown_gid)
-        proc = await DockerExecProcess.start(
-            self.api, target.id, argv, env=self.ex.envfilter.apply(env), cwd=cwd, stdin=stdin, user=None
-        )
+        import docker
+
+        try:
+            proc = await DockerExecProcess.start(
+                self.api, target.id, argv, env=self.ex.envfilter.apply(env), cwd=cwd, stdin=stdin, user=None
+            )
+        except docker.errors.APIError as e:
+            state = await asyncio.to_thread(self._state, target)
+            raise ExecutorError(f"{self.ex.name} executor: cannot run in {target.name}: {e.explanation} {state}") from None
         self.procs.append(proc)
         return proc
+
+    @staticmethod
+    def _state(ctr: Any) -> str:
+        try:
+            ctr.reload()
+            st = ctr.attrs["State"]
+        except Exception:  # gone entirely
+            return "(container gone)"
+        return f"(state {st.get('Status')}, exit code {st.get('ExitCode')}, OOM-killed {st.get('OOMKilled')})"
 
     # -- teardown ---------------------------------------------------------------------------
 
@@ -304,7 +319,12 @@ def sweep_orphans(client: Any | None = None) -> list[str]:
     client = client or _client()
     host = socket.gethostname()
     owners: set[str] = set()
-    for lister in (lambda f: client.containers.list(all=True, filters=f), client.networks.list, client.volumes.list):
+    listers = (
+        lambda f: client.containers.list(all=True, filters=f),
+        lambda f: client.networks.list(filters=f),
+        lambda f: client.volumes.list(filters=f),
+    )
+    for lister in listers:
         for obj in lister({"label": LABEL_OWNER}):
             owners.add((obj.attrs.get("Labels") or obj.attrs.get("Config", {}).get("Labels") or {}).get(LABEL_OWNER, ""))
     gone: list[str] = []

@@ -38,6 +38,16 @@ def descendants(pid: int) -> list[int]:
     return out
 
 
+def _exec_inspect(api: Any, exec_id: str) -> dict[str, Any]:
+    """The exec's state; an exec whose container is gone counts as killed."""
+    import docker
+
+    try:
+        return dict(api.exec_inspect(exec_id))
+    except docker.errors.APIError:
+        return {"Running": False, "ExitCode": 137, "Pid": 0}
+
+
 class DockerExecProcess:
     def __init__(self, api: Any, exec_id: str, sock: Any) -> None:
         self._api = api
@@ -71,7 +81,7 @@ class DockerExecProcess:
         if stdin is not None:
             await asyncio.to_thread(proc._send_stdin, stdin)
         proc._thread.start()
-        info = await asyncio.to_thread(api.exec_inspect, exec_id)
+        info = await asyncio.to_thread(_exec_inspect, api, exec_id)
         proc.pid = info.get("Pid") or None
         return proc
 
@@ -112,7 +122,7 @@ class DockerExecProcess:
             self._loop.call_soon_threadsafe(self._eof.set)
 
     async def _inspect(self) -> dict[str, Any]:
-        return await asyncio.to_thread(self._api.exec_inspect, self._exec_id)
+        return await asyncio.to_thread(_exec_inspect, self._api, self._exec_id)
 
     async def output(self) -> AsyncIterator[bytes]:
         while True:

@@ -28,7 +28,8 @@ RECIPE = "2"  # bump when the recipes below change
 BUSYBOX = Path("/bin/busybox")
 APPLETS = (
     "sh ash echo true false cat ls id env sleep nc printf test [ mkdir rm touch grep cut tail "
-    "head wc kill ps mount umount insmod unshare chmod cp mv sed awk tr seq uname hostname"
+    "head wc kill ps mount umount insmod unshare chmod cp mv sed awk tr seq uname hostname dd find "
+    "xargs sort uniq basename dirname readlink ln pwd stat date expr"
 ).split()
 DEBIAN_SUITE = "bookworm"
 DEBIAN_INCLUDE = ("python3-minimal", "procps")
