@@ -16,6 +16,7 @@ import io
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 from ruamel.yaml import YAML
 
@@ -45,7 +46,7 @@ def generate(jobs: int, steps: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def per_call_ms(fn, n: int) -> float:  # noqa: ANN001 - any zero-argument callable
+def per_call_ms(fn: Callable[[], object], n: int) -> float:
     fn()  # warm caches (schema load, expression parse cache) like a long-lived runner would
     start = time.perf_counter()
     for _ in range(n):

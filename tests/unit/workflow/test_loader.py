@@ -245,7 +245,7 @@ def test_alias_bomb_is_refused() -> None:
         lines.append(f"  l{i}: &l{i} [*l{i-1}, *l{i-1}, *l{i-1}, *l{i-1}, *l{i-1}, *l{i-1}, *l{i-1}, *l{i-1}, *l{i-1}, *l{i-1}]")
     with pytest.raises(WorkflowError) as info:
         parse_workflow("w.yml", "\n".join(lines) + "\njobs: {}\n")
-    assert info.value.errors == ["w.yml: Maximum object size exceeded"]
+    assert info.value.errors == ["w.yml: Maximum YAML nodes exceeded"]
 
 
 def test_needs_match_job_ids_regardless_of_case() -> None:
@@ -364,3 +364,27 @@ def test_githubs_converter_checks(snippet: str, message: str) -> None:
     with pytest.raises(WorkflowError) as info:
         parse_workflow("w.yml", "on: push\njobs:\n  j:\n    runs-on: x\n" + snippet)
     assert info.value.errors == [f"w.yml {message}"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("0x7FFFFFFF", 2147483647), ("0xFFFFFFFF", -1), ("0o17", 15), ("-0", 0), ("1e3", 1000), (".5", 0.5)],
+)
+def test_yaml_numbers_like_githubs_reader(value: str, expected: float) -> None:
+    wf = parse_workflow("w.yml", f"on: push\njobs:\n  j:\n    runs-on: x\n    timeout-minutes: {value}\n    steps: [{{run: a}}]\n")
+    assert wf.jobs["j"].timeout_minutes == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0x1FFFFFFFF", "w.yml: The value '0x1FFFFFFFF' on line 5 and column 22 is invalid for the type 'tag:yaml.org,2002:int'"),
+        ("!!int '5'", "w.yml: The scalar style 'SingleQuoted' on line 5 and column 22 is not valid with the tag 'tag:yaml.org,2002:int'"),
+        ("!!binary abc", "w.yml: Unexpected tag 'tag:yaml.org,2002:binary'"),
+        ("*nope", "w.yml: Unknown anchor 'nope'"),
+    ],
+)
+def test_yaml_reader_refusals(value: str, message: str) -> None:
+    with pytest.raises(WorkflowError) as info:
+        parse_workflow("w.yml", f"on: push\njobs:\n  j:\n    runs-on: x\n    timeout-minutes: {value}\n    steps: [{{run: a}}]\n")
+    assert info.value.errors == [message]

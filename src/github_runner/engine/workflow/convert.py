@@ -209,9 +209,12 @@ class Converter:
 
     def container(self, token: Token) -> None:
         """A container given as a mapping needs an image (unless expressions decide it later)."""
-        if isinstance(token, MappingToken) and not _has_expression(token):
-            if string_value(token.get("image")) is None:
-                self.errors.add(token.pos, "Container image cannot be empty")
+        if (
+            isinstance(token, MappingToken)
+            and not _has_expression(token)
+            and string_value(token.get("image")) is None
+        ):
+            self.errors.add(token.pos, "Container image cannot be empty")
 
     def egress(self, token: Token) -> None:
         """Check each `egress.allow` entry with the egress allowlist grammar, so a typo stops the

@@ -76,13 +76,23 @@ def _as_double(value: int) -> int | float:
         return math.inf if value > 0 else -math.inf
 
 
+def _int32(value: int) -> int | None:
+    """Hex and octal literals are 32-bit in GitHub's reader: past 0xFFFFFFFF they are invalid,
+    and above 0x7FFFFFFF they wrap to negative numbers."""
+    if value > 0xFFFFFFFF:
+        return None
+    return value - 2**32 if value >= 2**31 else value
+
+
 def _parse_int(text: str) -> tuple[bool, int | float | None]:
     if _INT_DEC.match(text):
         return True, _as_double(int(text))
-    if _INT_OCT.match(text):
-        return True, _as_double(int(text[2:], 8))
-    if _INT_HEX.match(text):
-        return True, _as_double(int(text[2:], 16))
+    for pattern, base in ((_INT_OCT, 8), (_INT_HEX, 16)):
+        if pattern.match(text):
+            value = _int32(int(text[2:], base))
+            if value is None:
+                raise ValueError(text)
+            return True, value
     return False, None
 
 
@@ -104,37 +114,53 @@ def _number(text: str) -> tuple[bool, int | float | None]:
     return _parse_float(text)
 
 
-def scalar_token(value: str, tag: str | None, plain: bool, pos: Pos) -> LiteralToken:
-    """Type one scalar the way GitHub's reader does (YAML 1.2 core schema)."""
+_STYLE_NAMES = {"'": "SingleQuoted", '"': "DoubleQuoted", "|": "Literal", ">": "Folded"}
+_TAGGED = {
+    TAG + "null": ("null", _parse_null),
+    TAG + "bool": ("boolean", _parse_bool),
+    TAG + "int": ("number", _parse_int),
+    TAG + "float": ("number", _parse_float),
+}
+
+
+def _invalid(value: str, tag: str, pos: Pos) -> YamlFatal:
+    return YamlFatal(
+        f"The value '{value}' on line {pos.line} and column {pos.col} is invalid for the type '{tag}'"
+    )
+
+
+def scalar_token(value: str, tag: str | None, style: str | None, pos: Pos) -> LiteralToken:
+    """Type one scalar the way GitHub's reader does (YAML 1.2 core schema); `style` is None
+    for a plain scalar, else its quote or block indicator."""
     if tag and tag != "!":
-        parsers = {
-            TAG + "null": ("null", _parse_null),
-            TAG + "bool": ("boolean", _parse_bool),
-            TAG + "int": ("number", _parse_int),
-            TAG + "float": ("number", _parse_float),
-        }
         if tag == TAG + "str":
             return LiteralToken(pos, "string", value)
-        if tag not in parsers:
+        if style is not None:
             raise YamlFatal(
-                f"Unexpected tag '{tag}' on line {pos.line} and column {pos.col}"
+                f"The scalar style '{_STYLE_NAMES.get(style, style)}' on line {pos.line} and column "
+                f"{pos.col} is not valid with the tag '{tag}'"
             )
-        kind, parse = parsers[tag]
-        ok, parsed = parse(value)
+        if tag not in _TAGGED:
+            raise YamlFatal(f"Unexpected tag '{tag}'")
+        kind, parse = _TAGGED[tag]
+        try:
+            ok, parsed = parse(value)
+        except ValueError:
+            ok, parsed = False, None
         if not ok:
-            raise YamlFatal(
-                f"The value '{value}' on line {pos.line} and column {pos.col} is invalid for "
-                f"the type '{tag}'"
-            )
+            raise _invalid(value, tag, pos)
         return LiteralToken(pos, kind, parsed)  # type: ignore[arg-type]
-    if not plain:
+    if style is not None or tag == "!":
         return LiteralToken(pos, "string", value)
     if value in _NULL:
         return LiteralToken(pos, "null", None)
     ok_bool, boolean = _parse_bool(value)
     if ok_bool:
         return LiteralToken(pos, "boolean", boolean)
-    ok_num, number = _number(value)
+    try:
+        ok_num, number = _number(value)
+    except ValueError:
+        raise _invalid(value, TAG + "int", pos) from None
     if ok_num:
         return LiteralToken(pos, "number", number)
     return LiteralToken(pos, "string", value)
@@ -144,22 +170,23 @@ def _is_value(stack: list[Token], pending_key: list[Token | None]) -> bool:
     return bool(stack) and isinstance(stack[-1], MappingToken) and pending_key[-1] is not None
 
 
-MAX_ALIAS_NODES = 100_000  # stops "billion laughs" documents built from nested aliases
+MAX_YAML_NODES = 50_000  # YAML events read, aliases replayed: stops "billion laughs" files
 
 
 def _measure(token: Token) -> tuple[int, int]:
-    """(node count, collection depth) of a subtree."""
+    """(YAML events, collection depth) of a subtree: a scalar is one event, a collection two."""
     children: list[Token] = []
     if isinstance(token, SequenceToken):
         children = token.items
     elif isinstance(token, MappingToken):
         children = [t for pair in token.pairs for t in pair]
-    nodes, depth = 1, 0
+    is_collection = isinstance(token, (SequenceToken, MappingToken))
+    nodes, depth = (2 if is_collection else 1), 0
     for child in children:
         n, d = _measure(child)
         nodes += n
         depth = max(depth, d)
-    return nodes, depth + (1 if isinstance(token, (SequenceToken, MappingToken)) else 0)
+    return nodes, depth + (1 if is_collection else 0)
 
 
 def read_yaml(file: str, text: str, max_depth: int = 50, allow_anchors: bool = True) -> Token | None:
@@ -170,7 +197,7 @@ def read_yaml(file: str, text: str, max_depth: int = 50, allow_anchors: bool = T
     """
     parser = YAML(typ="safe", pure=True)
     anchors: dict[str, Token] = {}
-    alias_nodes = 0
+    events = 0
 
     def pos_of(event: Event) -> Pos:
         return Pos(file, event.start_mark.line + 1, event.start_mark.column + 1)
@@ -203,28 +230,31 @@ def read_yaml(file: str, text: str, max_depth: int = 50, allow_anchors: bool = T
                 if root is not None:
                     break  # only the first document is the workflow
                 continue
+            events += 1
+            if events > MAX_YAML_NODES:
+                raise YamlFatal("Maximum YAML nodes exceeded")
             anchor = getattr(event, "anchor", None)
             if anchor and not allow_anchors:
                 raise YamlFatal(f"Anchors are not currently supported. Remove the anchor '{anchor}'")
             if isinstance(event, AliasEvent):
                 target = anchors.get(str(anchor))
                 if target is None or any(t is target for t in stack):
-                    raise YamlFatal(f"Unknown or recursive alias '*{anchor}'", pos_of(event))
+                    raise YamlFatal(f"Unknown anchor '{anchor}'")
                 nodes, depth = _measure(target)
-                alias_nodes += nodes
-                if alias_nodes > MAX_ALIAS_NODES:
-                    raise YamlFatal("Maximum object size exceeded")
+                events += nodes - 1
+                if events > MAX_YAML_NODES:
+                    raise YamlFatal("Maximum YAML nodes exceeded")
                 if len(stack) + depth > max_depth:
                     raise YamlFatal("Maximum object depth exceeded")
                 attach(copy.deepcopy(target))
                 continue
             if isinstance(event, ScalarEvent):
-                plain = bool(event.implicit and event.implicit[0]) and event.style is None
+                style = event.style or None
                 pos = pos_of(event)
-                if plain and not event.value and last_end is not None and _is_value(stack, pending_key):
+                if style is None and not event.value and last_end is not None and _is_value(stack, pending_key):
                     # An empty value sits right after its key's colon, not at the next token.
                     pos = Pos(file, last_end.line + 1, last_end.column + 2)
-                scalar = scalar_token(event.value, event.tag, plain, pos)
+                scalar = scalar_token(event.value, event.tag, style, pos)
                 attach(scalar)
                 if anchor:
                     anchors[str(anchor)] = scalar
