@@ -201,7 +201,6 @@ class TemplateValidator:
             return token
         named, functions = split_context(list(info.allowed))
         segments: list[tuple[str, str]] = []  # ("lit", text) | ("expr", expression)
-        failed = False
         i = 0
         while i < len(raw):
             if i == start:
@@ -226,10 +225,10 @@ class TemplateValidator:
                 inner = raw[start + len(OPEN) : end - 1]
                 i = end + 1
                 kind, text, error = self._parse_expression(inner, named, functions)
-                if error is not None:
+                if error is not None:  # GitHub reports the first bad expression of a value
                     self.errors.add(token.pos, error)
-                    failed = True
-                elif kind == "directive":
+                    return token
+                if kind == "directive":
                     if start != 0 or i < len(raw):
                         self.errors.add(
                             token.pos,
@@ -249,8 +248,6 @@ class TemplateValidator:
                 else:
                     segments.append(("lit", raw[i:stop]))
                 i = stop
-        if failed:
-            return token
         if len(segments) == 1:
             kind, text = segments[0]
             if kind == "directive":
