@@ -114,6 +114,9 @@ async def _run_job(api: ApiClient, settings: Settings, runner: dict[str, Any], j
     t = settings.listener
     masker = Masker()
     masker.add(job.job_token, source="job token")
+    from github_runner.secrets.logfilter import install as mask_own_logs
+
+    mask_own_logs(masker)  # the worker's own diagnostics go through the job's masker too
     try:
         converted = convert(msg)
     except MessageFormatError as exc:
