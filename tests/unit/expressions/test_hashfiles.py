@@ -6,6 +6,8 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from github_runner.engine.expressions import EvalContext, ExpressionError, evaluate
 
@@ -116,3 +118,73 @@ def test_a_directory_reached_by_two_links_is_walked_twice(ws: Path) -> None:
     (ws / "l2").symlink_to(ws / "src" / "deep", target_is_directory=True)
     y = ws / "src/deep/y.lock"
     assert hf(ws, "--follow-symbolic-links", "l*/**") == digest_of(y, y)
+
+
+def test_walk_prunes_directories_no_pattern_can_reach(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from github_runner.engine.expressions import globmatch
+
+    deep = ws / "src" / "deep" / "er" / "est"
+    deep.mkdir(parents=True)
+    (deep / "x.lock").write_text("deep")
+    listed: list[str] = []
+    real_scandir = globmatch.os.scandir
+
+    def spy(path: str) -> object:
+        listed.append(path)
+        return real_scandir(path)
+
+    monkeypatch.setattr(globmatch.os, "scandir", spy)
+    assert hf(ws, "*/x.lock") == digest_of(ws / "src/x.lock")
+    assert str(deep) not in listed and str(ws / "src" / "deep") not in listed
+
+
+GLOB_SEGMENTS = ["a", "b", "*", "**", "?", "[ab]", "a*"]
+
+
+def _tree(root: Path, paths: list[str]) -> None:
+    for rel in paths:
+        target = root / rel
+        if target.exists() and target.is_dir():
+            continue
+        if any(parent.is_file() for parent in target.parents if str(parent).startswith(str(root))):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(rel)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.lists(st.sampled_from(["a", "b", "ab", ".h"]), min_size=1, max_size=3).map("/".join), max_size=8),
+    st.lists(
+        st.tuples(st.booleans(), st.lists(st.sampled_from(GLOB_SEGMENTS), min_size=1, max_size=3).map("/".join)),
+        min_size=1,
+        max_size=3,
+    ),
+)
+def test_pruned_walk_matches_full_walk(files: list[str], patterns: list[tuple[bool, str]]) -> None:
+    import tempfile
+
+    from github_runner.engine.expressions import globmatch
+
+    lines = [("!" if neg else "") + pat for neg, pat in patterns]
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        _tree(root, files)
+        pruned = list(globmatch.glob(lines, tmp))
+        compiled = [p for p in (globmatch.compile_pattern(line, tmp) for line in lines) if p]
+        # The same search without pruning: every entry below each search root, tested.
+        expected = [
+            path
+            for search_root in globmatch._search_roots(compiled)
+            for path, _ in globmatch._walk(search_root, False)
+            if _last_match(compiled, path)
+        ]
+        assert pruned == expected
+
+
+def _last_match(patterns: list, path: str) -> bool:
+    matched = False
+    for p in patterns:
+        if p.matches(path):
+            matched = not p.negate
+    return matched

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 _MAGIC = re.compile(r"[*?\[]")
@@ -23,9 +23,37 @@ class GlobPattern:
     regex: re.Pattern[str]
     search_root: str
     dirs_only: bool
+    segments: tuple["re.Pattern[str] | None", ...]  # per path segment; None is `**`
 
     def matches(self, path: str) -> bool:
         return self.regex.match(path) is not None
+
+    def could_match_below(self, directory: str) -> bool:
+        """Whether something at or below `directory` may match (@actions/glob partialMatch)."""
+        states = self._closure({0})
+        for part in directory.strip("/").split("/") if directory != "/" else []:
+            following: set[int] = set()
+            for i in states:
+                if i == len(self.segments):
+                    return True  # the directory itself matched: its descendants all match
+                seg = self.segments[i]
+                if seg is None:
+                    following.add(i)
+                elif seg.match(part):
+                    following.add(i + 1)
+            states = self._closure(following)
+            if not states:
+                return False
+        return True
+
+    def _closure(self, states: set[int]) -> set[int]:
+        todo = list(states)
+        while todo:
+            i = todo.pop()
+            if i < len(self.segments) and self.segments[i] is None and i + 1 not in states:
+                states.add(i + 1)
+                todo.append(i + 1)
+        return states
 
 
 def _segment_regex(segment: str) -> str:
@@ -108,7 +136,10 @@ def compile_pattern(line: str, cwd: str) -> GlobPattern | None:
             body.append("/" + _segment_regex(seg))
     # A match on a directory implies its descendants.
     regex = re.compile("".join(body) + "(?:/.*)?\\Z", re.DOTALL)
-    return GlobPattern(negate, regex, "/" + "/".join(root_parts), dirs_only)
+    matchers = tuple(
+        None if seg == "**" else re.compile(_segment_regex(seg) + "\\Z", re.DOTALL) for seg in segments
+    )
+    return GlobPattern(negate, regex, "/" + "/".join(root_parts), dirs_only, matchers)
 
 
 def _search_roots(patterns: list[GlobPattern]) -> list[str]:
@@ -141,7 +172,9 @@ def _children(path: str, follow_links: bool) -> list[tuple[str, bool]]:
     return out
 
 
-def _walk(root: str, follow_links: bool) -> Iterator[tuple[str, bool]]:
+def _walk(
+    root: str, follow_links: bool, descend: Callable[[str], bool] = lambda _: True
+) -> Iterator[tuple[str, bool]]:
     """Depth-first pre-order, each directory's entries in byte order; (path, is_directory).
 
     When following links, a directory whose real path is already on the way down from the
@@ -152,7 +185,7 @@ def _walk(root: str, follow_links: bool) -> Iterator[tuple[str, bool]]:
         return
     is_dir = os.path.isdir(root) and (follow_links or not os.path.islink(root))
     yield root, is_dir
-    if not is_dir:
+    if not is_dir or not descend(root):
         return
     chain = [os.path.realpath(root)] if follow_links else []
     stack = [iter(_children(root, follow_links))]
@@ -168,7 +201,7 @@ def _walk(root: str, follow_links: bool) -> Iterator[tuple[str, bool]]:
         if real and real in chain:
             continue
         yield path, d
-        if d:
+        if d and descend(path):
             stack.append(iter(_children(path, follow_links)))
             if follow_links:
                 chain.append(real)
@@ -179,8 +212,13 @@ def glob(lines: list[str], cwd: str, follow_links: bool = False) -> Iterator[str
     patterns = [p for p in (compile_pattern(line, cwd) for line in lines) if p is not None]
     if not patterns:
         return
+    includes = [p for p in patterns if not p.negate]
+
+    def descend(directory: str) -> bool:
+        return any(p.could_match_below(directory) for p in includes)
+
     for root in _search_roots(patterns):
-        for path, is_dir in _walk(root, follow_links):
+        for path, is_dir in _walk(root, follow_links, descend):
             matched = False
             for p in patterns:
                 if p.dirs_only and not is_dir and p.regex.match(path) and not _descendant_match(p, path):
