@@ -207,7 +207,7 @@ class DockerJob:
         opts = prepared.options
         kw = self._hardened(opts, prepared.limits, prepared.volumes)
         kw["volumes"].update({str(h): {"bind": c, "mode": "rw"} for h, c in self.maps})
-        env = {**(self.spec.container.env if self.spec.container else {}), **opts.env}
+        env = {"HOME": "/__w/_home", **(self.spec.container.env if self.spec.container else {}), **opts.env}
         self.container = self.client.containers.create(
             prepared.image, entrypoint=JOB_ENTRYPOINT, command=[], name=self.base,
             hostname=opts.hostname or "job", user=opts.user or self.ex.container_user,
@@ -491,6 +491,7 @@ class DockerExecutor:
         prepared = self._prepare(spec)
         await asyncio.to_thread(self.info)
         await asyncio.to_thread(self._ensure_images, prepared)
+        (spec.work_dir / "_home").mkdir(exist_ok=True)  # $HOME inside: /__w/_home
         if self.chown_uid is not None:
             for d in {spec.work_dir, spec.workspace, spec.temp, spec.tool_cache}:
                 await asyncio.to_thread(chown_tree, d, self.chown_uid, self.chown_gid)
