@@ -29,6 +29,11 @@ class Scope:
     action_repository: str = ""
     action_ref: str = ""
     depth: int = 0
+    owner: str | None = None  # composite: the job-level step whose log and timeline record this is
+
+    def log_id(self, step_id: str) -> str:
+        """The step id log lines and annotations are attributed to (the top-level step)."""
+        return self.owner or step_id
 
 
 @dataclass

@@ -52,7 +52,7 @@ class StepIO:
             await self.apply(effect)
 
     async def apply(self, effect: Any) -> None:
-        state, log, step_id = self.state, self.state.log, self.step.id
+        state, log, step_id = self.state, self.state.log, self.scope.log_id(self.step.id)
         if isinstance(effect, fx.Output):
             await log.line(effect.text, step_id=step_id, kind="output")
         elif isinstance(effect, fx.GroupStart):
@@ -77,7 +77,7 @@ class StepIO:
         elif isinstance(effect, fx.SetOutput):
             self.outputs[effect.name] = effect.value
         elif isinstance(effect, fx.SaveState):
-            state.states.setdefault(step_id, {})[effect.name] = effect.value
+            state.states.setdefault(self.step.id, {})[effect.name] = effect.value
         elif isinstance(effect, fx.SetEnv):
             state.env[effect.name] = effect.value
         elif isinstance(effect, fx.AddPath):

@@ -99,9 +99,12 @@ def _should_run(state: JobState, scope: Scope, step: StepPlan, ctx: EvalContext)
 
 async def run_step(state: JobState, scope: Scope, step: StepPlan) -> StepOutcome:
     """Run (or skip) one step, record it in `scope.steps`, update the job or action status."""
-    state.step_counter += 1
+    nested = scope.owner is not None
+    if not nested:
+        state.step_counter += 1
     number = state.step_counter
     state.action = step.id
+    log_id = scope.log_id(step.id)
     env_ctx = context_env(state, scope)
     ctx = eval_context(state, scope, env_ctx)
     name = state.masker.mask(display_name(step, ctx))
@@ -110,18 +113,25 @@ async def run_step(state: JobState, scope: Scope, step: StepPlan) -> StepOutcome
     try:
         run_it = _should_run(state, scope, step, ctx)
     except StepError as exc:
-        await state.log.annotate("error", str(exc))
+        await state.log.annotate("error", str(exc), step_id=log_id)
         return await _finish(state, scope, step, name, "failure", False, started, {})
     if not run_it:
-        await state.reporter.emit(StepStarted(state.plan.job_id, step.id, name, number=number))
-        await state.log.line(f"Skipping step: condition {step.condition!r} is false", step_id=step.id)
+        if not nested:
+            await state.reporter.emit(StepStarted(state.plan.job_id, step.id, name, number=number))
+        await state.log.line(f"Skipping step {name!r}: condition {step.condition!r} is false",
+                             step_id=log_id)
         outcome = StepOutcome(step.id, "skipped", "skipped")
         scope.steps[step.id] = {"outputs": {}, "outcome": "skipped", "conclusion": "skipped"}
-        await state.reporter.emit(
-            StepFinished(state.plan.job_id, step.id, name, "skipped", "skipped", duration=0.0)
-        )
+        if not nested:
+            await state.reporter.emit(
+                StepFinished(state.plan.job_id, step.id, name, "skipped", "skipped", duration=0.0)
+            )
         return outcome
-    await state.reporter.emit(StepStarted(state.plan.job_id, step.id, name, number=number))
+    if nested:  # a composite's step: a section of its caller's log, not a step of its own
+        await state.log.line(name, step_id=log_id, kind="group")
+        await state.log.line("", step_id=log_id, kind="endgroup")
+    else:
+        await state.reporter.emit(StepStarted(state.plan.job_id, step.id, name, number=number))
     continue_on_error = False
     try:
         continue_on_error = templates.evaluate_bool(step.continue_on_error, ctx, "continue-on-error")
@@ -139,7 +149,7 @@ async def run_step(state: JobState, scope: Scope, step: StepPlan) -> StepOutcome
             outcome, outputs = await run_script(state, scope, step, ctx, env_ctx, timeout)
     except (StepError, templates.TemplateError) as exc:
         where = f"{step.pos}: " if step.pos else ""
-        await state.log.annotate("error", f"{where}{exc}", step_id=step.id)
+        await state.log.annotate("error", f"{where}{exc}", step_id=log_id)
         outcome = "failure"
     except asyncio.CancelledError:
         raise
@@ -165,6 +175,8 @@ async def _finish(
             state.status = "failure"
     elif conclusion == "cancelled" and scope.action_status is None:
         state.status = "cancelled" if state.status == "success" else state.status
+    if scope.owner is not None:
+        return StepOutcome(step.id, outcome, conclusion, dict(outputs))  # type: ignore[arg-type]
     await state.reporter.emit(
         StepFinished(
             state.plan.job_id,
@@ -253,13 +265,15 @@ async def run_script(
     if code == "timeout":
         await state.log.annotate(
             "error", f"The action '{display_name(step, None)}' has timed out after "
-            f"{timeout_minutes:g} minutes.", step_id=step.id,
+            f"{timeout_minutes:g} minutes.", step_id=scope.log_id(step.id),
         )
         return "failure", outputs
     if io.failed:
         return "failure", outputs
     if code != 0:
-        await state.log.annotate("error", f"Process completed with exit code {code}.", step_id=step.id)
+        await state.log.annotate(
+            "error", f"Process completed with exit code {code}.", step_id=scope.log_id(step.id)
+        )
         return "failure", outputs
     return "success", outputs
 

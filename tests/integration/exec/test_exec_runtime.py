@@ -171,8 +171,15 @@ def test_composite_inputs_outputs_env_isolation_and_status(repo) -> None:
                   echo "out=${{ steps.c.outputs.out }} outcome=${{ steps.c.outcome }} caller=[$CALLER]"
         """
     )
-    r = repo.exec()
+    r = repo.exec("--json", str(repo.root / "e.jsonl"))
     assert r.code == 0, r.out + r.err
+    import json
+
+    events = [json.loads(x) for x in (repo.root / "e.jsonl").read_text().splitlines()]
+    # nested steps are sections of the calling step's log, not steps (timeline records) of their own
+    assert [e["step_id"] for e in events if e["type"] == "StepStarted"] == ["c", "__run"]
+    lines = {e["text"]: e["step_id"] for e in events if e["type"] == "LogLine"}
+    assert lines["in N dflt caller=yes"] == "c"
     assert "in N dflt caller=yes" in r.out
     assert "composite-failure-seen" in r.out
     assert "| composite-success-wrong" not in r.out

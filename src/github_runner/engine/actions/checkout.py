@@ -25,6 +25,6 @@ async def run_checkout(state: JobState, step: StepPlan, ctx: Any) -> ActionResul
             "which exec does not use"
         )
     await state.log.line(
-        f"Using the local working copy {state.workspace} as the checkout", step_id=step.id
+        f"Using the local working copy {state.workspace} as the checkout", step_id=step.id,
     )
     return ActionResult("success")

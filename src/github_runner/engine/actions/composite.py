@@ -46,7 +46,7 @@ async def run_composite(
             "warning",
             f"Unexpected input(s) '{', '.join(unexpected)}', valid inputs are "
             f"['{', '.join(declared)}']",
-            step_id=step.id,
+            step_id=scope.log_id(step.id),
         )
     inputs: dict[str, Any] = {}
     given_lower = {str(k).lower(): v for k, v in given.items()}
@@ -71,6 +71,7 @@ async def run_composite(
         action_status="success",
         parent=scope,
         depth=scope.depth + 1,
+        owner=scope.log_id(step.id),
     )
     nested = [step_plan(s) for s in manifest.steps]
     for i, s in enumerate(nested):
@@ -89,7 +90,7 @@ async def run_composite(
         try:
             outputs[name] = templates.evaluate_string(value, out_ctx, f"outputs.{name}")
         except templates.TemplateError as exc:
-            await state.log.annotate("error", f"step {step.id!r}: {exc}", step_id=step.id)
+            await state.log.annotate("error", f"step {step.id!r}: {exc}", step_id=scope.log_id(step.id))
             return ActionResult("failure", outputs)
     if state.cancelled:
         return ActionResult("cancelled", outputs)
