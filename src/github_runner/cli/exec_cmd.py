@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from github_runner.egress.options import egress_options
+
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 EXIT_CANCELLED = 130
@@ -43,6 +45,7 @@ class BadInput(Exception):
 @click.option("--executor", default="shell", show_default=True,
               type=click.Choice(["shell", "sandbox", "docker", "gvisor"]))
 @click.option("--debug", is_flag=True, help="Step debug logs and tracebacks.")
+@egress_options
 def exec_cmd(**options: object) -> None:
     """Run a workflow locally: `github-runner exec [EVENT]` (EVENT defaults to push)."""
     debug = bool(options.get("debug"))
@@ -64,6 +67,12 @@ def _main(options: dict) -> int:
     try:
         run = LocalRun.from_options(options)
     except LocalRunError as exc:
+        raise BadInput(str(exc)) from exc
+    from github_runner.egress.jobs import network_from_options
+
+    try:  # egress flags -> the engine's per-job network seam (RunnerInfo.network)
+        run.network = network_from_options(options)
+    except ValueError as exc:
         raise BadInput(str(exc)) from exc
     if options.get("list_only"):
         click.echo(run.listing())

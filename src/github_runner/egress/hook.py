@@ -10,7 +10,7 @@ table to the job summary.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +54,7 @@ class EgressHook:
         self.audit = AuditLog(audit_path, job, policy.mode, masker=masker, secrets=secrets)
         self.state_dir = state_dir
         self.gateway: Gateway | None = None
-        s = policy.settings
-        try:
-            self.upstream = parse_hostport(s.upstream_dns) if s.upstream_dns else system_resolver()
-        except ValueError as exc:
-            raise ExecutorError(f"egress: {exc}") from None
+        self.on_detach: Callable[[], Awaitable[None]] | None = None  # e.g. the job-summary writer
 
     @property
     def active(self) -> bool:
@@ -67,8 +63,13 @@ class EgressHook:
     async def attach(self, netns_path: Path) -> None:
         if not self.active:
             return
+        s = self.policy.settings
+        try:
+            upstream = parse_hostport(s.upstream_dns) if s.upstream_dns else system_resolver()
+        except ValueError as exc:
+            raise ExecutorError(f"egress {self.policy.mode} mode: refusing to start the job: {exc}") from None
         await sweep_stale(self.state_dir)
-        gateway = Gateway(netns_path, self.policy, self.audit, self.upstream, state_dir=self.state_dir)
+        gateway = Gateway(netns_path, self.policy, self.audit, upstream, state_dir=self.state_dir)
         try:
             await gateway.start()
         except GatewayError as exc:
@@ -78,12 +79,15 @@ class EgressHook:
         self.gateway = gateway
 
     async def detach(self) -> None:
+        had_gateway = self.gateway is not None
         if self.gateway is not None:
             try:
                 await self.gateway.stop()
             finally:
                 self.gateway = None
         self.audit.close()
+        if had_gateway and self.on_detach is not None:
+            await self.on_detach()
 
     def violations(self) -> list[dict[str, Any]]:
         return [r for r in self.audit.records if r.get("action") in ("blocked", "refused")]
@@ -95,42 +99,62 @@ class EgressHook:
 
 
 def describe_record(rec: dict[str, Any]) -> str:
-    """One line for an annotation, naming what was blocked or detected and why."""
+    """One line for an annotation (titled "egress"), naming what was blocked or detected and why."""
     if rec["event"] == "dns":
-        return f"egress: DNS {rec.get('qname')} {rec['action']} ({rec.get('reason', '')})"
+        return f"DNS {rec.get('qname')} {rec['action']} ({rec.get('reason', '')})"
     if rec["event"] == "connection":
         names = ",".join(rec.get("names") or []) or "no DNS name: direct IP"
         port = f":{rec['dport']}" if rec.get("dport") is not None else ""
-        return (f"egress: {rec.get('proto')} connection to {rec.get('dst')}{port} ({names}) "
+        return (f"{rec.get('proto')} connection to {rec.get('dst')}{port} ({names}) "
                 f"{rec['action']}: {rec.get('reason', '')}")
     what = rec.get("qname") or rec.get("dst") or rec.get("cmdline") or ""
-    return f"egress detection {rec.get('kind')}: {what} ({'; '.join(rec.get('reasons', []))})"
+    return f"detection {rec.get('kind')}: {what} ({'; '.join(rec.get('reasons', []))})"
 
 
 class EgressReporter:
     """Feeds step windows to the audit log and reports egress back through `sink`."""
 
-    def __init__(self, hook: EgressHook, sink: Reporter | None = None) -> None:
+    def __init__(self, hook: EgressHook | None, sink: Reporter | None = None, job_id: str | None = None,
+                 notices: Sequence[tuple[str, str]] = ()) -> None:
         self.hook = hook
         self.sink = sink
+        self.job_id = job_id
+        self.notices = list(notices)  # (step id, message), e.g. harden-runner steps not run
         self._mark = 0
+        self._summarised = False
+
+    async def job_end(self) -> None:
+        """Append the egress table to the job summary (once; also called from `detach`)."""
+        if self._summarised or self.sink is None or self.hook is None or not self.hook.active or self.job_id is None:
+            return
+        self._summarised = True
+        await self.sink.emit(SummaryAppended(job_id=self.job_id, step_id=SUMMARY_STEP,
+                                             markdown=summary_markdown(self.hook.audit.records,
+                                                                       self.hook.policy.mode)))
 
     async def emit(self, event: Event) -> None:
-        audit = self.hook.audit
         if isinstance(event, JobStarted):
+            self.job_id = self.job_id or event.job_id
             if self.sink is not None:
-                for line in self.hook.policy.describe():
+                for step_id, message in self.notices:
+                    await self.sink.emit(Annotation(job_id=event.job_id, step_id=step_id, level="notice",
+                                                    title="egress", message=message))
+                for line in self.hook.policy.describe() if self.hook is not None else []:
                     await self.sink.emit(LogLine(job_id=event.job_id, step_id=None, text=line, kind="info"))
-        elif isinstance(event, StepStarted):
+            return
+        if self.hook is None:
+            return
+        audit = self.hook.audit
+        if isinstance(event, StepStarted):
             audit.set_step({"index": event.number, "name": event.name, "id": event.step_id,
                             "stage": event.stage})
             self._mark = len(audit.records)
         elif isinstance(event, StepFinished):
             await self._annotate(event.job_id, event.step_id)
             audit.set_step(None)
-        elif isinstance(event, JobFinished) and self.hook.active and self.sink is not None:
-            await self.sink.emit(SummaryAppended(job_id=event.job_id, step_id=SUMMARY_STEP,
-                                                 markdown=summary_markdown(audit.records, self.hook.policy.mode)))
+        elif isinstance(event, JobFinished):
+            self.job_id = self.job_id or event.job_id
+            await self.job_end()
 
     async def _annotate(self, job_id: str, step_id: str) -> None:
         if self.sink is None:
@@ -143,5 +167,5 @@ class EgressReporter:
                                             message=describe_record(rec), title="egress"))
         if len(interesting) > MAX_ANNOTATIONS:
             await self.sink.emit(Annotation(job_id=job_id, step_id=step_id, level="warning", title="egress",
-                                            message=f"egress: {len(interesting) - MAX_ANNOTATIONS} more events "
+                                            message=f"{len(interesting) - MAX_ANNOTATIONS} more events "
                                                     "in the audit log"))

@@ -1,0 +1,123 @@
+"""Egress for the engine: `exec` flags, and one call that gives a job its hook and reporter.
+
+The runner (or `exec`) states the ceiling once with `configure()`; the engine calls
+`for_job(plan, reporter, masker)` when it builds a job's `JobSpec`. A context variable carries
+the configuration, so no engine signature has to change: `asyncio.run` and every task copy it.
+harden-runner steps are taken out of the plan here, because the runner enforces their inputs
+itself, outside the job, instead of running an agent the job could switch off.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from github_runner.egress.allowlist import AllowlistError, load_file
+from github_runner.egress.hook import EgressHook, EgressReporter
+from github_runner.egress.policy import (
+    HARDEN_RUNNER_NOTICE,
+    PolicyError,
+    effective_policy,
+    is_harden_runner,
+    request_from_job,
+)
+from github_runner.egress.settings import EgressSettings
+from github_runner.engine.events import Reporter
+
+_CONFIG: contextvars.ContextVar["EgressConfig | None"] = contextvars.ContextVar("egress", default=None)
+
+
+@dataclass
+class EgressConfig:
+    settings: EgressSettings
+    log: Path | None = None
+    source: str = "runner config"
+
+
+def configure(settings: EgressSettings, log: Path | None = None, source: str = "runner config") -> None:
+    _CONFIG.set(EgressConfig(settings, log, source))
+
+
+def configure_from_options(options: Mapping[str, Any]) -> None:
+    """Validate the exec flags and set the ceiling; ValueError names the flag/entry at fault."""
+    allow = list(options.get("egress_allow") or ())
+    path = options.get("egress_allowlist")
+    if path is not None:
+        try:
+            allow += load_file(str(path), Path(path).read_text()).canonical()
+        except (AllowlistError, OSError) as exc:
+            raise ValueError(f"--allowlist: {exc}") from None
+    data: dict[str, Any] = {"mode": options.get("egress_mode") or "off", "allow": allow}
+    if options.get("egress_upstream"):
+        data["upstream_dns"] = options["egress_upstream"]
+    uplink = os.environ.get("GITHUB_RUNNER_EGRESS_UPLINK_NETNS")
+    if uplink:  # a dedicated egress namespace instead of the runner's own (tests use a fake internet)
+        data["uplink_netns"] = uplink
+    try:
+        settings = EgressSettings.model_validate(data)
+    except Exception as exc:  # pydantic ValidationError: keep its field-naming message
+        raise ValueError(f"egress flags: {exc}") from None
+    configure(settings, options.get("egress_log"), source="exec flags")
+
+
+@dataclass
+class JobEgress:
+    """What the engine's `RunnerInfo.network(plan)` seam returns for one job."""
+
+    hook: EgressHook | None  # None: egress off (only harden-runner steps were taken out)
+    reporter: EgressReporter  # receives the job's events; `bind` gives it the engine's reporter
+
+    def bind(self, sink: Reporter) -> None:
+        """Where annotations, policy lines and the summary table go (the job's reporter)."""
+        self.reporter.sink = sink
+
+
+def network_for(plan: Any, config: EgressConfig | None = None) -> JobEgress | None:
+    """The egress of one job, or None when its effective mode is off and nothing is to say.
+
+    Takes harden-runner steps out of `plan.steps` (the runner enforces their inputs itself).
+    Raises PolicyError for a malformed job policy or when egress is wanted on a host that cannot
+    provide it: the job must not start either way.
+    """
+    config = config or _CONFIG.get() or EgressConfig(EgressSettings())
+    steps = [{"uses": s.uses, "with": s.with_ if isinstance(s.with_, dict) else {}} for s in plan.steps]
+    raw_job: dict[str, Any] = {"steps": steps}
+    if getattr(plan, "egress", None) is not None:
+        raw_job["egress"] = plan.egress
+    policy = effective_policy(config.settings, request_from_job(raw_job, f"jobs.{plan.job_key}"),
+                              config_source=config.source)
+    notices = []
+    for step in plan.steps:
+        if is_harden_runner(step.uses):
+            inputs = step.with_ if isinstance(step.with_, dict) else {}
+            notices.append((step.id, HARDEN_RUNNER_NOTICE.format(mode=inputs.get("egress-policy", "audit"))))
+    plan.steps = [s for s in plan.steps if not is_harden_runner(s.uses)]
+    if policy.mode == "off" and not notices:
+        return None
+    hook = None
+    if policy.mode != "off":
+        if os.geteuid() != 0:
+            raise PolicyError(f"egress {policy.mode} mode needs a root runner (network namespaces, "
+                              "nftables); run as root or set egress off")
+        from github_runner.secrets.masker import Masker
+
+        secrets = [v for v in (getattr(plan, "secrets", {}) or {}).values() if v]
+        masker = Masker()
+        for value in secrets:
+            masker.add(value, source="secret")
+        hook = EgressHook(policy, job=plan.job_id, audit_path=config.log, masker=masker, secrets=secrets)
+    reporter = EgressReporter(hook, None, job_id=plan.job_id, notices=notices)
+    if hook is not None:
+        hook.on_detach = reporter.job_end
+    return JobEgress(hook, reporter)
+
+
+def network_from_options(options: Mapping[str, Any]) -> Callable[[Any], JobEgress | None]:
+    """`exec`: validate the flags now (ValueError names the flag/entry) and return the seam."""
+    configure_from_options(options)
+    config = _CONFIG.get()
+    return lambda plan: network_for(plan, config)

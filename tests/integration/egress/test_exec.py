@@ -1,0 +1,98 @@
+"""`github-runner exec --egress ...` end to end (issue 7 "Checked by"), sandbox executor.
+
+Block mode: the allowed endpoint works, the blocked name fails fast and is named in the output,
+and the job summary shows the egress table. Audit mode, then `egress report`, gives an allowlist
+that lets the same workflow pass in block mode.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from github_runner.egress.netns import list_netns
+from tests.conftest import require
+from tests.integration.egress.conftest import World
+from tests.integration.egress.test_executor_hook import CLIENT
+
+WORKFLOW = """
+on: push
+jobs:
+  build:
+    runs-on: self-hosted
+    steps:
+      - name: Fetch allowed
+        run: python3 client.py allowed.example:80 www.allowed.example:80 | tee -a out.txt; ! grep -v ' ok:' out.txt
+      - name: Fetch other
+        run: python3 client.py {other}:80 | tee other.txt; grep -q ' ok:' other.txt
+"""
+
+
+@pytest.fixture
+def repo(world: World) -> Iterator[Path]:
+    require(os.geteuid() == 0, "egress with the sandbox executor needs root")
+    require(shutil.which("bwrap") is not None, "bwrap (apt install bubblewrap)")
+    require(subprocess.run(["id", "ghr-job"], capture_output=True).returncode == 0, "user ghr-job")
+    d = Path(tempfile.mkdtemp(prefix="grt-repo-"))
+    os.chmod(d, 0o777)
+    (d / ".github" / "workflows").mkdir(parents=True)
+    (d / "client.py").write_text(CLIENT)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def run_exec(world: World, repo: Path, other: str, *flags: str) -> subprocess.CompletedProcess[str]:
+    (repo / ".github" / "workflows" / "ci.yml").write_text(WORKFLOW.format(other=other))
+    for f in ("out.txt", "other.txt"):
+        (repo / f).unlink(missing_ok=True)
+    env = {**os.environ, "GITHUB_RUNNER_EGRESS_UPLINK_NETNS": world.netns}
+    argv = [sys.executable, "-m", "github_runner", "exec", "-C", str(repo), "--executor", "sandbox",
+            "--egress-upstream", f"127.0.0.1:{world.upstream[1]}", *flags]
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_block_mode_names_the_blocked_endpoint(world: World, repo: Path, tmp_path: Path) -> None:
+    log = tmp_path / "egress.jsonl"
+    res = run_exec(world, repo, "blocked.example", "--egress", "block", "--allow", "allowed.example:80",
+                   "--allow", "*.allowed.example:80", "--egress-log", str(log))
+    out = res.stdout + res.stderr
+    assert res.returncode == 1, out
+    assert f"allowed.example:80 ok:hello from {world.ip4(10)}:80" in out
+    assert "blocked.example:80 resolve-failed" in out
+    assert "egress: DNS blocked.example blocked (not in allowlist)" in out  # title: message  # the annotation
+    assert "Egress (block mode)" in out and "`blocked.example (DNS)` | blocked" in out  # summary table
+    assert "egress: mode block" in out
+    recs = [json.loads(x) for x in log.read_text().splitlines()]
+    assert {r["step"]["name"] for r in recs if r["event"] == "dns" and r["action"] != "redirected"} == {
+        "Fetch allowed", "Fetch other"}
+    assert not any(n.startswith("gr-") for n in list_netns())
+
+
+def test_audit_then_report_then_block_passes(world: World, repo: Path, tmp_path: Path) -> None:
+    audit = tmp_path / "audit.jsonl"
+    res = run_exec(world, repo, "multi.allowed.example", "--egress", "audit", "--egress-log", str(audit))
+    assert res.returncode == 0, res.stdout + res.stderr
+    report = subprocess.run([sys.executable, "-m", "github_runner", "egress", "report", str(audit),
+                             "--format", "json"], capture_output=True, text=True, check=True)
+    suggested = json.loads(report.stdout)["suggested_allowlist"]
+    assert "allowed.example:80" in suggested and "multi.allowed.example:80" in suggested
+    allowlist = tmp_path / "allowlist.txt"
+    allowlist.write_text("\n".join(suggested) + "\n")
+    res = run_exec(world, repo, "multi.allowed.example", "--egress", "block", "--allowlist", str(allowlist))
+    assert res.returncode == 0, res.stdout + res.stderr
+    check = subprocess.run([sys.executable, "-m", "github_runner", "egress", "report", str(audit),
+                            "--check", str(allowlist)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+
+
+def test_bad_allow_entry_is_bad_input(world: World, repo: Path) -> None:
+    res = run_exec(world, repo, "x", "--egress", "block", "--allow", "a.*.com")
+    assert res.returncode == 2 and "entry 0 'a.*.com'" in res.stderr
