@@ -10,11 +10,10 @@ from hypothesis import strategies as st
 
 from github_runner.engine.workflow import WorkflowError
 from github_runner.engine.workflow.loader import parse_workflow
-
 from tests.conftest import TESTDATA
 
 READER = TESTDATA / "workflow-parser" / "reader"
-LINE = re.compile(r"^(w\.yml( \(Line: \d+, Col: \d+\))?: .+|.+)$", re.S)
+LINE = re.compile(r"^(w\.yml( \(Line: \d+, Col: \d+\))?: .+|.+)$", re.DOTALL)
 
 
 def _corpus() -> list[str]:

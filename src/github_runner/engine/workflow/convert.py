@@ -1,14 +1,22 @@
-"""Validated token tree -> typed model, with GitHub's checks that the schema cannot express.
+"""Validated token tree -> typed model.
 
-These run only when the schema pass found nothing (as GitHub does: template errors first):
-job and step ids, `needs` (unknown jobs, cycles, a job to start with), `runs-on` group names,
-empty matrix vectors, `if:` conditions written without `${{ }}`, reusable-workflow calls.
+Runs only when the schema pass found nothing (as GitHub does: template errors first), and
+applies GitHub's remaining rules on the way (`checks.py`, ids, `if:` written without `${{ }}`).
+Values evaluated at run time are kept as written, with the position of each key's value.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from .checks import (
+    JOB_CHECKS,
+    check_concurrency,
+    check_dispatch_inputs,
+    check_matrix,
+    check_needs,
+    check_step_uses,
+)
 from .errors import ErrorList, Pos
 from .exprcheck import check_expression
 from .ids import IdScope, action_segment, invalid_id_message
@@ -23,21 +31,9 @@ from .tokens import (
     string_value,
 )
 
-_RUNS_ON_GROUP_PREFIXES = ("org", "organization", "ent", "enterprise")
-
 
 def _raw(token: Token | None) -> Any:
     return None if token is None else token.to_raw()
-
-
-def _has_expression(token: Token) -> bool:
-    if isinstance(token, ExpressionToken):
-        return True
-    if isinstance(token, SequenceToken):
-        return any(_has_expression(t) for t in token.items)
-    if isinstance(token, MappingToken):
-        return any(_has_expression(k) or _has_expression(v) for k, v in token.pairs)
-    return False
 
 
 def _positions(mapping: MappingToken) -> dict[str, Pos]:
@@ -57,7 +53,7 @@ class Converter:
             name = string_value(key)
             if name == "on":
                 wf.on = self.events(value)
-                self.dispatch_inputs(value)
+                check_dispatch_inputs(value, self.errors)
             elif name == "name":
                 wf.name = _raw(value)
             elif name == "run-name":
@@ -71,7 +67,7 @@ class Converter:
             elif name == "permissions":
                 wf.permissions = _raw(value)
             elif name == "concurrency":
-                self.concurrency(value)
+                check_concurrency(value, self.errors)
                 wf.concurrency = _raw(value)
             elif name == "jobs" and isinstance(value, MappingToken):
                 wf.jobs = self.jobs(value)
@@ -91,22 +87,6 @@ class Converter:
             return out
         return {}
 
-    def dispatch_inputs(self, token: Token) -> None:
-        """`type: choice` inputs list their `options`, and only they do."""
-        dispatch = token.get("workflow_dispatch") if isinstance(token, MappingToken) else None
-        inputs = dispatch.get("inputs") if isinstance(dispatch, MappingToken) else None
-        if not isinstance(inputs, MappingToken):
-            return
-        for _, spec in inputs.pairs:
-            if not isinstance(spec, MappingToken):
-                continue
-            options = spec.get("options")
-            if string_value(spec.get("type")) == "choice":
-                if not isinstance(options, SequenceToken) or not options.items:
-                    self.errors.add(spec.pos, "Missing 'options' for choice input")
-            elif options is not None:
-                self.errors.add(spec.pos, "Input type is not 'choice', but 'options' is defined")
-
     # -- jobs ---------------------------------------------------------------------------------
 
     def jobs(self, token: MappingToken) -> dict[str, Job]:
@@ -122,40 +102,13 @@ class Converter:
             job, needs = self.job(job_id, key.pos, value)
             jobs[job_id] = job
             needs_tokens[job_id] = needs
-        self._check_needs(token, jobs, needs_tokens)
+        check_needs(token, needs_tokens, self.errors)
         # Job ids are unique regardless of case, so `needs` matches them regardless of case;
         # the model spells each need like the job it names.
         spelled = {job_id.upper(): job_id for job_id in jobs}
         for job in jobs.values():
             job.needs = [spelled.get(n.upper(), n) for n in job.needs]
         return jobs
-
-    def _check_needs(
-        self, token: MappingToken, jobs: dict[str, Job], needs: dict[str, list[LiteralToken]]
-    ) -> None:
-        ready = [job_id for job_id in jobs if not needs[job_id]]
-        if not ready:
-            self.errors.add(token.pos, "The workflow must contain at least one job with no dependencies.")
-            return
-        waiting = {job_id: list(n) for job_id, n in needs.items() if n}
-        while ready:
-            done = ready.pop(0)
-            for job_id in reversed(list(waiting)):
-                remaining = [n for n in waiting[job_id] if str(n.value).upper() != done.upper()]
-                waiting[job_id] = remaining
-                if not remaining:
-                    del waiting[job_id]
-                    ready.append(job_id)
-        for job_id, remaining in waiting.items():
-            for need in remaining:
-                if str(need.value).upper() in {j.upper() for j in jobs}:
-                    text = (
-                        f"Job '{job_id}' depends on job '{need.value}' which creates a cycle in "
-                        "the dependency graph."
-                    )
-                else:
-                    text = f"Job '{job_id}' depends on unknown job '{need.value}'."
-                self.errors.add(need.pos, text)
 
     def job(self, job_id: str, pos: Pos | None, token: MappingToken) -> tuple[Job, list[LiteralToken]]:
         job = Job(id=job_id, pos=pos, positions=_positions(token))
@@ -168,9 +121,6 @@ class Converter:
                 job.needs = [str(n.value) for n in needs]
             elif name == "if":
                 job.if_ = self.condition(value, "job-if")
-            elif name == "runs-on":
-                self.runs_on(value)
-                job.runs_on = _raw(value)
             elif name == "strategy":
                 job.strategy = self.strategy(value)
             elif name == "steps" and isinstance(value, SequenceToken):
@@ -179,26 +129,14 @@ class Converter:
                 job.name = _raw(value)
                 if job.name == "":
                     job.name = None
-            elif name == "concurrency":
-                self.concurrency(value)
-                job.concurrency = _raw(value)
             elif name in ("with", "secrets") and isinstance(value, MappingToken):
                 for entry_key, entry in value.pairs:
                     if entry.pos is not None:
                         job.positions[f"{name}.{entry_key.to_raw()}"] = entry.pos
                 setattr(job, _JOB_FIELDS[name], _raw(value))
-            elif name == "container":
-                self.container(value)
-                job.container = _raw(value)
-            elif name == "services":
-                if isinstance(value, MappingToken):
-                    for _, service in value.pairs:
-                        self.container(service)
-                job.services = _raw(value)
-            elif name == "egress":
-                self.egress(value)
-                job.egress = _raw(value)
             elif name in _JOB_FIELDS:
+                if name in JOB_CHECKS:
+                    JOB_CHECKS[name](value, self.errors)
                 setattr(job, _JOB_FIELDS[name], _raw(value))
         for attr, default in (("env", {}), ("services", {}), ("with_", {}), ("outputs", {}), ("defaults", {})):
             if getattr(job, attr) is None:
@@ -206,52 +144,6 @@ class Converter:
         if job.continue_on_error is None:
             job.continue_on_error = False
         return job, needs
-
-    def container(self, token: Token) -> None:
-        """A container given as a mapping needs an image (unless expressions decide it later)."""
-        if (
-            isinstance(token, MappingToken)
-            and not _has_expression(token)
-            and string_value(token.get("image")) is None
-        ):
-            self.errors.add(token.pos, "Container image cannot be empty")
-
-    def egress(self, token: Token) -> None:
-        """Check each `egress.allow` entry with the egress allowlist grammar, so a typo stops the
-        run before any step instead of silently blocking (or allowing) traffic later."""
-        allow = token.get("allow") if isinstance(token, MappingToken) else None
-        if not isinstance(allow, SequenceToken):
-            return
-        from github_runner.egress.allowlist import AllowlistError, parse_entry
-
-        for index, item in enumerate(allow.items):
-            entry = string_value(item)
-            if entry is None:
-                continue
-            try:
-                parse_entry(entry, index, "egress.allow")
-            except AllowlistError as exc:
-                self.errors.add(item.pos, f"Invalid egress allow entry '{entry}': {exc.why}")
-
-    def runs_on(self, token: Token) -> None:
-        if not isinstance(token, MappingToken):
-            return
-        group = token.get("group")
-        if not isinstance(group, LiteralToken) or group.kind != "string":
-            return
-        name = str(group.value)
-        parts = name.split("/")
-        if len(parts) == 1:
-            return
-        if len(parts) == 2 and parts[0] in _RUNS_ON_GROUP_PREFIXES:
-            if not parts[1]:
-                self.errors.add(group.pos, f"Invalid runs-on group name '{name}'.")
-            return
-        self.errors.add(
-            group.pos,
-            f"Invalid runs-on group name '{name}'. Please use 'organization/' or 'enterprise/' "
-            "prefix to target a single runner group.",
-        )
 
     def strategy(self, token: Token) -> Strategy:
         if not isinstance(token, MappingToken):
@@ -261,51 +153,13 @@ class Converter:
         for key, value in token.pairs:
             name = string_value(key)
             if name == "matrix":
-                self.matrix(value)
+                check_matrix(value, self.errors)
                 strategy.matrix = _raw(value)
             elif name == "fail-fast":
                 strategy.fail_fast = _raw(value)
             elif name == "max-parallel":
                 strategy.max_parallel = _raw(value)
         return strategy
-
-    def matrix(self, token: Token) -> None:
-        """Vectors hold values, and there is at least one vector or `include` entry; parts
-        computed by expressions are judged when they are evaluated."""
-        if not isinstance(token, MappingToken):
-            return
-        has_vector = False
-        for key, value in token.pairs:
-            name = string_value(key)
-            if name is None or _has_expression(value):
-                has_vector = has_vector or name != "exclude"
-                continue
-            if name == "exclude":
-                continue
-            if name == "include":
-                has_vector = has_vector or (isinstance(value, SequenceToken) and bool(value.items))
-                continue
-            has_vector = True
-            if isinstance(value, SequenceToken) and not value.items:
-                self.errors.add(value.pos, f"Matrix vector '{name}' does not contain any values")
-        if not has_vector:
-            self.errors.add(token.pos, "Matrix must define at least one vector")
-
-    def concurrency(self, token: Token) -> None:
-        group = token.get("group") if isinstance(token, MappingToken) else token
-        text = string_value(group)
-        if text is not None and len(text) > 400:
-            self.errors.add(token.pos, "Concurrency group name must be less than 400 characters")
-
-    def step_uses(self, token: Token) -> None:
-        """`uses:` names `owner/repo[/path]@ref`, a local `./path` or a `docker://` image."""
-        uses = string_value(token)
-        if uses is None or uses.startswith(("docker://", "./", ".\\")):
-            return
-        parts = uses.split("@")
-        path = [p for p in parts[0].replace("\\", "/").split("/") if p]
-        if len(parts) != 2 or len(path) < 2 or not parts[1]:
-            self.errors.add(token.pos, f"Expected format {{org}}/{{repo}}[/path]@ref. Actual '{uses}'")
 
     def condition(self, token: Token, definition: str) -> Any:
         """Validate an `if:` written without `${{ }}` as the expression it is; keep it raw."""
@@ -343,7 +197,7 @@ class Converter:
                 elif name == "if":
                     step.if_ = self.condition(value, "step-if")
                 elif name == "uses":
-                    self.step_uses(value)
+                    check_step_uses(value, self.errors)
                     step.uses = string_value(value)
                 elif name in _STEP_FIELDS:
                     setattr(step, _STEP_FIELDS[name], _raw(value))
@@ -384,6 +238,8 @@ _JOB_FIELDS = {
     "uses": "uses",
     "with": "with_",
     "secrets": "secrets",
+    "runs-on": "runs_on",
+    "egress": "egress",
 }
 
 # Experimental background-step kinds (feature flag allowBackgroundSteps): their generated ids.
