@@ -106,7 +106,10 @@ class Fault:
     count: int = 1
     delay: float = 0.0
     drop: bool = False  # close the connection without an answer
+    skip: int = 0  # let this many matching requests through first
+    effect: Callable[["FakeGitHub"], None] | None = None  # server-side state change it implies
     hits: int = 0
+    seen: int = 0
 
 
 @dataclass
@@ -241,8 +244,9 @@ class FakeGitHub:
         return tok
 
     def inject(self, route: str, status: int | None = 500, *, body: Any = None, count: int = 1,
-               delay: float = 0.0, drop: bool = False, headers: dict[str, str] | None = None) -> Fault:
-        f = Fault(route, status, body, dict(headers or {}), count, delay, drop)
+               delay: float = 0.0, drop: bool = False, headers: dict[str, str] | None = None,
+               skip: int = 0, effect: Callable[["FakeGitHub"], None] | None = None) -> Fault:
+        f = Fault(route, status, body, dict(headers or {}), count, delay, drop, skip, effect)
         self.call(lambda: self.faults.append(f))
         return f
 
@@ -301,13 +305,19 @@ class FakeGitHub:
     def agent_names(self) -> list[str]:
         return self.call(lambda: sorted(a.name for a in self.agents.values() if not a.deleted))
 
+    def expire_sessions(self) -> None:
+        """Forget every session (what the server did when it says a session is invalid)."""
+        for s in self.sessions.values():
+            s.deleted = True
+            s.event.set()
+
     def live_sessions(self) -> list[Session]:
         return self.call(lambda: [s for s in self.sessions.values() if not s.deleted])
 
     def wait(self, pred: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
         end = time.monotonic() + timeout
         while time.monotonic() < end:
-            if self.call(pred):
+            if pred():  # pred reads through call() itself where it needs consistency
                 return
             time.sleep(0.05)
         raise AssertionError(f"timed out after {timeout}s waiting for {what}")
@@ -319,10 +329,18 @@ class FakeGitHub:
         body = await request.read()
         self.requests.append(Recorded(route, request.method, request.path, dict(request.query),
                                       dict(request.headers), body, now()))
-        fault = next((f for f in self.faults if f.route == route and f.hits < f.count), None)
+        fault = None
+        for f in self.faults:
+            if f.route == route and f.hits < f.count:
+                f.seen += 1
+                if f.seen > f.skip:
+                    fault = f
+                    break
         extra: dict[str, str] = {}
         if fault is not None:
             fault.hits += 1
+            if fault.effect is not None:
+                fault.effect(self)
             if fault.delay:
                 await asyncio.sleep(fault.delay)
             if fault.drop:
@@ -663,6 +681,7 @@ class FakeGitHub:
         job.agent_id = agent.id
         job.agent_name = agent.name
         job.assigned_at = now()
+        job.runner_request_id = str(uuid.uuid4())  # each assignment is a new request
         agent.busy = True
         self.job_queue.remove(job.id)
         for _ in range(1 + job.duplicate):

@@ -24,9 +24,9 @@ REPO = Path(__file__).resolve().parents[3]
 def _job_user() -> str:
     try:
         pwd.getpwnam("ghr-job")
-        return 'options = { user = "ghr-job" }'
+        return 'user = "ghr-job"'
     except KeyError:
-        return "options = { allow_root = true }" if os.geteuid() == 0 else ""
+        return "allow_root = true" if os.geteuid() == 0 else ""
 
 
 @dataclass
