@@ -388,3 +388,12 @@ def test_yaml_reader_refusals(value: str, message: str) -> None:
     with pytest.raises(WorkflowError) as info:
         parse_workflow("w.yml", f"on: push\njobs:\n  j:\n    runs-on: x\n    timeout-minutes: {value}\n    steps: [{{run: a}}]\n")
     assert info.value.errors == [message]
+
+
+def test_status_function_arity_follows_the_schema() -> None:
+    ok = "on: push\njobs:\n  a:\n    runs-on: x\n    steps: [{run: a}]\n  b:\n    needs: a\n    if: failure('a')\n    runs-on: x\n    steps: [{run: a}]\n"
+    assert parse_workflow("w.yml", ok).jobs["b"].condition == "failure('a')"
+    bad = "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - if: failure('a')\n        run: a\n"
+    with pytest.raises(WorkflowError) as info:
+        parse_workflow("w.yml", bad)
+    assert info.value.errors[0].startswith("w.yml (Line: 6, Col: 13): Too many parameters supplied: 'failure'")

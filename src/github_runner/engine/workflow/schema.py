@@ -19,6 +19,7 @@ from typing import Any
 from .tokens import LiteralToken
 
 SCALAR_KINDS = ("null", "boolean", "number", "string")
+UNLIMITED = 2**31 - 1  # a context function's `MAX` argument count
 _FUNCTION_ITEM = re.compile(r"^([a-zA-Z0-9_]+)\(([0-9]+),([0-9]+|MAX)\)$")
 
 
@@ -69,7 +70,7 @@ def split_context(context: list[str]) -> tuple[list[str], dict[str, tuple[int, i
     for item in context:
         match = _FUNCTION_ITEM.match(item)
         if match:
-            high = 2**31 - 1 if match.group(3) == "MAX" else int(match.group(3))
+            high = UNLIMITED if match.group(3) == "MAX" else int(match.group(3))
             functions[match.group(1)] = (int(match.group(2)), high)
         else:
             named.append(item)
