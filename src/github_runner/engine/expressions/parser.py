@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import replace
 from functools import lru_cache
+from typing import NoReturn
 
 from .errors import ExpressionError
 from .functions import BUILTINS, UNLIMITED, FunctionSpec
@@ -115,7 +116,7 @@ class _Checker:
                 f"Even number of parameters supplied, requires an odd number of parameters: '{tok.raw}'", tok
             )
 
-    def _fail(self, message: str, tok: Token) -> None:
+    def _fail(self, message: str, tok: Token) -> NoReturn:
         raise ExpressionError("parsing", message, position(self.expr, tok.index), self.expr)
 
 
@@ -167,7 +168,7 @@ def _build(expr: str, tokens: list[Token], functions: Mapping[str, FunctionSpec]
             flat: list[Node] = []
             for operand in pop_operands(2):
                 if type(operand) is cls:
-                    flat.extend(operand.operands)  # type: ignore[attr-defined]
+                    flat.extend(operand.operands)
                 else:
                     flat.append(operand)
             operands.append(cls(flat))

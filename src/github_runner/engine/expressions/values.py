@@ -145,7 +145,7 @@ class CaseInsensitiveDict(dict):  # type: ignore[type-arg]
         except KeyError:
             return default
 
-    def update(self, *args: Any, **kw: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kw: Any) -> None:
         for data in (*args, kw):
             items = data.items() if isinstance(data, Mapping) else data
             for k, v in items:
@@ -182,7 +182,7 @@ class CaseInsensitiveDict(dict):  # type: ignore[type-arg]
         new.update(other)
         return new
 
-    def __ior__(self, other: Any) -> "CaseInsensitiveDict":  # type: ignore[override,misc]
+    def __ior__(self, other: Any) -> "CaseInsensitiveDict":
         self.update(other)
         return self
 
@@ -313,7 +313,7 @@ def to_number(value: Any) -> float:
         return 0.0
     t = type(value)
     if t is float:
-        return value
+        return value  # type: ignore[no-any-return]
     if t is bool:
         return 1.0 if value else 0.0
     if t is int:
@@ -358,7 +358,7 @@ def to_string(value: Any) -> str:
         return ""
     t = type(value)
     if t is str:
-        return value
+        return value  # type: ignore[no-any-return]
     if t is bool:
         return "true" if value else "false"
     if t is float or t is int:
@@ -381,14 +381,14 @@ def truthy(value: Any) -> bool:
         return False
     t = type(value)
     if t is bool:
-        return value
+        return value  # type: ignore[no-any-return]
     if t is str:
-        return value != ""
+        return bool(value != "")
     if t is float or t is int:
-        return value == value and value != 0
+        return bool(value == value and value != 0)
     k = kind_of(value)
     if k is Kind.NUMBER:
-        return value == value and value != 0
+        return bool(value == value and value != 0)
     if k is Kind.STRING:
         return str(value) != ""
     return True
