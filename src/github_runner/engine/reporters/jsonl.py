@@ -6,7 +6,6 @@ flushed as they are written so a `tail -f` or a crashed run still has everything
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import IO
@@ -24,7 +23,8 @@ class JsonlReporter:
             self._owned = False
 
     async def emit(self, event: Event) -> None:
-        record = {"type": type(event).__name__, **dataclasses.asdict(event)}
+        # Events are flat frozen dataclasses: their __dict__ is the record (asdict deep-copies).
+        record = {"type": type(event).__name__, **vars(event)}
         self._file.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
         self._file.flush()
 

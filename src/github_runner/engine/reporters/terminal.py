@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 _JOB_COLOURS = ("cyan", "magenta", "blue", "green", "yellow", "bright_cyan", "bright_magenta")
 _RESULT_STYLE = {"success": "green", "failure": "bold red", "cancelled": "yellow", "skipped": "dim"}
 _RESULT_MARK = {"success": "✓", "failure": "✗", "cancelled": "⊘", "skipped": "○"}
+_ANSI = {"cyan": "36", "magenta": "35", "blue": "34", "green": "32", "yellow": "33",
+         "bright_cyan": "96", "bright_magenta": "95"}
 _LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "notice": "cyan", "debug": "dim"}
 
 
@@ -44,6 +46,8 @@ class TerminalReporter:
         self._jobs: dict[str, JobFinished] = {}
         self._failed_steps: list[tuple[str, str]] = []
         self._annotations: list[Annotation] = []
+        self._plain_prefix: dict[str, str] = {}
+        self._colour_on = console.color_system is not None and not console.no_color
 
     def _prefix(self, job_id: str) -> str:
         colour = self._colour.setdefault(job_id, _JOB_COLOURS[len(self._colour) % len(_JOB_COLOURS)])
@@ -92,7 +96,26 @@ class TerminalReporter:
         elif isinstance(event, RunFinished):
             self._summary(event)
 
+    def _fast_prefix(self, job_id: str) -> str:
+        """The job prefix as ready-made text: output lines bypass rich's markup engine, which
+        costs ~0.2 ms a line (20 s for a 100 000-line build log)."""
+        cached = self._plain_prefix.get(job_id)
+        if cached is None:
+            self._prefix(job_id)
+            colour = self._colour[job_id]
+            text = f"[{job_id}]"
+            if self._colour_on:
+                code = _ANSI.get(colour, "36")
+                text = f"\x1b[{code}m{text}\x1b[0m"
+            cached = self._plain_prefix[job_id] = text
+        return cached
+
     def _line(self, event: LogLine) -> None:
+        if event.kind == "output":
+            depth = self._group_depth.get(event.job_id, 0)
+            file = self.console.file
+            file.write(f"{self._fast_prefix(event.job_id)} {'  ' * depth}| {event.text}\n")
+            return
         prefix = self._prefix(event.job_id)
         depth = self._group_depth.get(event.job_id, 0)
         if event.kind == "group":
