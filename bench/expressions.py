@@ -16,7 +16,13 @@ import timeit
 from collections.abc import Callable
 from typing import Any
 
-from github_runner.engine.expressions import EvalContext, evaluate, evaluate_condition, interpolate, parse
+from github_runner.engine.expressions import (
+    EvalContext,
+    evaluate,
+    evaluate_condition,
+    interpolate,
+    parse,
+)
 from github_runner.engine.expressions import parser as parser_module
 
 CONTEXTS: dict[str, Any] = {

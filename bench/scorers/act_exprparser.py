@@ -16,7 +16,6 @@ from typing import Any
 from .common import CaseResult
 from .expr_common import run_expression, score_expected
 
-
 ERROR_KINDS = ("lexing", "parsing", "evaluation", "any")
 
 

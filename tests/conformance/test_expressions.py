@@ -10,7 +10,6 @@ import importlib
 from pathlib import Path
 
 import pytest
-
 from scorers.common import rate  # bench/ is on sys.path (tests/conftest.py)
 
 GOALS = [

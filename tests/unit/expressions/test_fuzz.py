@@ -5,7 +5,13 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from github_runner.engine.expressions import EvalContext, ExpressionError, evaluate, interpolate, parse
+from github_runner.engine.expressions import (
+    EvalContext,
+    ExpressionError,
+    evaluate,
+    interpolate,
+    parse,
+)
 
 ALPHABET = list("()[],.!=<>&|*'{}0123456789 abxeEoINfN-+_") + ["true", "null", "ctx", "format(", "fromJSON(",
                                                              "toJSON(", "join(", "case(", "contains(", "'{0}'"]

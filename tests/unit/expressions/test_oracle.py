@@ -17,10 +17,16 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import require
 from scorers.expr_common import same_value
 
-from github_runner.engine.expressions import EvalContext, ExpressionError, evaluate, kind_name, parse
+from github_runner.engine.expressions import (
+    EvalContext,
+    ExpressionError,
+    evaluate,
+    kind_name,
+    parse,
+)
+from tests.conftest import require
 
 ORACLE_DIR = Path(os.environ.get("EXPRESSIONS_ORACLE_DIR", "/var/cache/github-runner/expressions-oracle"))
 PACKAGE = ORACLE_DIR / "node_modules" / "@actions" / "expressions" / "package.json"

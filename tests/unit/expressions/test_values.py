@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from github_runner.engine.expressions import CaseInsensitiveDict, format_number, to_json, to_number, to_string, truthy
+from github_runner.engine.expressions import (
+    CaseInsensitiveDict,
+    format_number,
+    to_json,
+    to_number,
+    to_string,
+    truthy,
+)
 from github_runner.engine.expressions.values import compare, loose_equal, parse_number
 
 G15 = [

@@ -16,7 +16,16 @@ from .errors import ExpressionError
 from .hashfiles import fn_hash_files
 from .status import fn_always, fn_cancelled, fn_failure, fn_success
 from .tojson import to_json
-from .values import CaseInsensitiveDict, Kind, fold, is_space, kind_name, kind_of, loose_equal, to_string
+from .values import (
+    CaseInsensitiveDict,
+    Kind,
+    fold,
+    is_space,
+    kind_name,
+    kind_of,
+    loose_equal,
+    to_string,
+)
 
 if TYPE_CHECKING:
     from .context import EvalContext
@@ -29,7 +38,7 @@ def _primitive(value: Any) -> bool:
     return kind_of(value) <= Kind.STRING
 
 
-def fn_contains(ctx: "EvalContext", args: Sequence["Node"]) -> Any:
+def fn_contains(ctx: EvalContext, args: Sequence[Node]) -> Any:
     left = args[0].eval(ctx)
     k = kind_of(left)
     if k <= Kind.STRING:
@@ -43,7 +52,7 @@ def fn_contains(ctx: "EvalContext", args: Sequence["Node"]) -> Any:
     return False
 
 
-def _affix_test(ctx: "EvalContext", args: Sequence["Node"], test: Any) -> bool:
+def _affix_test(ctx: EvalContext, args: Sequence[Node], test: Any) -> bool:
     left = args[0].eval(ctx)
     if not _primitive(left):
         return False
@@ -53,11 +62,11 @@ def _affix_test(ctx: "EvalContext", args: Sequence["Node"], test: Any) -> bool:
     return bool(test(fold(to_string(left)), fold(to_string(right))))
 
 
-def fn_starts_with(ctx: "EvalContext", args: Sequence["Node"]) -> Any:
+def fn_starts_with(ctx: EvalContext, args: Sequence[Node]) -> Any:
     return _affix_test(ctx, args, str.startswith)
 
 
-def fn_ends_with(ctx: "EvalContext", args: Sequence["Node"]) -> Any:
+def fn_ends_with(ctx: EvalContext, args: Sequence[Node]) -> Any:
     return _affix_test(ctx, args, str.endswith)
 
 
@@ -156,7 +165,7 @@ def format_string(fmt: str, get_arg: Any, arg_count: int) -> str:
     return "".join(out)
 
 
-def fn_format(ctx: "EvalContext", args: Sequence["Node"]) -> Any:
+def fn_format(ctx: EvalContext, args: Sequence[Node]) -> Any:
     fmt = to_string(args[0].eval(ctx))
     cache: dict[int, Any] = {}
 
@@ -168,7 +177,7 @@ def fn_format(ctx: "EvalContext", args: Sequence["Node"]) -> Any:
     return format_string(fmt, get_arg, len(args) - 1)
 
 
-def fn_join(ctx: "EvalContext", args: Sequence["Node"]) -> Any:
+def fn_join(ctx: EvalContext, args: Sequence[Node]) -> Any:
     items = args[0].eval(ctx)
     k = kind_of(items)
     if k is Kind.ARRAY and len(items) > 0:
@@ -183,7 +192,7 @@ def fn_join(ctx: "EvalContext", args: Sequence["Node"]) -> Any:
     return ""
 
 
-def fn_to_json(ctx: "EvalContext", args: Sequence["Node"]) -> Any:
+def fn_to_json(ctx: EvalContext, args: Sequence[Node]) -> Any:
     return to_json(args[0].eval(ctx))
 
 
@@ -237,11 +246,11 @@ def from_json(text: str) -> Any:
     return value
 
 
-def fn_from_json(ctx: "EvalContext", args: Sequence["Node"]) -> Any:
+def fn_from_json(ctx: EvalContext, args: Sequence[Node]) -> Any:
     return from_json(to_string(args[0].eval(ctx)))
 
 
-def fn_case(ctx: "EvalContext", args: Sequence["Node"]) -> Any:
+def fn_case(ctx: EvalContext, args: Sequence[Node]) -> Any:
     for i in range(0, len(args) - 1, 2):
         predicate = args[i].eval(ctx)
         if kind_of(predicate) is not Kind.BOOLEAN:
@@ -256,7 +265,7 @@ class FunctionSpec:
     name: str
     min_args: int
     max_args: int
-    impl: "FunctionImpl"
+    impl: FunctionImpl
     odd_args: bool = False
 
 

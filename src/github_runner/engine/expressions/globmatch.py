@@ -23,7 +23,7 @@ class GlobPattern:
     regex: re.Pattern[str]
     search_root: str
     dirs_only: bool
-    segments: tuple["re.Pattern[str] | None", ...]  # per path segment; None is `**`
+    segments: tuple[re.Pattern[str] | None, ...]  # per path segment; None is `**`
 
     def matches(self, path: str) -> bool:
         return self.regex.match(path) is not None

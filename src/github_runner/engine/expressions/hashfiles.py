@@ -60,7 +60,7 @@ def hash_files(patterns: list[str], workspace: str, *, follow_links: bool = Fals
     return outer.hexdigest() if count else ""
 
 
-def fn_hash_files(ctx: "EvalContext", args: Sequence["Node"]) -> Any:
+def fn_hash_files(ctx: EvalContext, args: Sequence[Node]) -> Any:
     values = [to_string(a.eval(ctx)) for a in args]
     follow = False
     if values and values[0].startswith("--"):

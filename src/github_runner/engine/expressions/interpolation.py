@@ -114,7 +114,7 @@ def to_format_expression(template: str, *, force_format: bool = False) -> str:
 @lru_cache(maxsize=4096)
 def _compile(
     template: str, named_values: tuple[str, ...] | None, functions: tuple[str, ...] | None
-) -> tuple["str | Node", ...]:
+) -> tuple[str | Node, ...]:
     """Literal strings and parsed trees of a template, cached like parsed expressions."""
     return tuple(
         parse(seg.text, named_values=named_values, functions=functions) if seg.is_expression else seg.text
@@ -124,7 +124,7 @@ def _compile(
 
 def interpolate(
     value: Any,
-    ctx: "EvalContext",
+    ctx: EvalContext,
     *,
     named_values: Collection[str] | None = None,
     functions: Collection[str] | None = None,
@@ -156,7 +156,7 @@ def interpolate(
 
 def interpolate_string(
     template: str,
-    ctx: "EvalContext",
+    ctx: EvalContext,
     *,
     named_values: Collection[str] | None = None,
     functions: Collection[str] | None = None,

@@ -10,7 +10,17 @@ import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .values import FilteredArray, Kind, compare, kind_of, lookup, loose_equal, to_number, to_string, truthy
+from .values import (
+    FilteredArray,
+    Kind,
+    compare,
+    kind_of,
+    lookup,
+    loose_equal,
+    to_number,
+    to_string,
+    truthy,
+)
 
 if TYPE_CHECKING:
     from .context import EvalContext
@@ -23,14 +33,14 @@ class Node:
 
     __slots__ = ()
 
-    def eval(self, ctx: "EvalContext") -> Any:
+    def eval(self, ctx: EvalContext) -> Any:
         raise NotImplementedError
 
     @property
-    def children(self) -> Sequence["Node"]:
+    def children(self) -> Sequence[Node]:
         return ()
 
-    def walk(self) -> Iterator["Node"]:
+    def walk(self) -> Iterator[Node]:
         yield self
         for child in self.children:
             yield from child.walk()
@@ -42,7 +52,7 @@ class Literal(Node):
     def __init__(self, value: Any) -> None:
         self.value = value
 
-    def eval(self, ctx: "EvalContext") -> Any:
+    def eval(self, ctx: EvalContext) -> Any:
         return self.value
 
     def __repr__(self) -> str:
@@ -52,7 +62,7 @@ class Literal(Node):
 class Wildcard(Node):
     __slots__ = ()
 
-    def eval(self, ctx: "EvalContext") -> Any:
+    def eval(self, ctx: EvalContext) -> Any:
         return None
 
     def __repr__(self) -> str:
@@ -65,7 +75,7 @@ class NamedValue(Node):
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def eval(self, ctx: "EvalContext") -> Any:
+    def eval(self, ctx: EvalContext) -> Any:
         return ctx.named_value(self.name)
 
     def __repr__(self) -> str:
@@ -101,7 +111,7 @@ class Index(Node):
     def children(self) -> Sequence[Node]:
         return (self.left, self.right)
 
-    def eval(self, ctx: "EvalContext") -> Any:
+    def eval(self, ctx: EvalContext) -> Any:
         left = self.left.eval(ctx)
         right = self.right
         wildcard = type(right) is Wildcard
@@ -122,7 +132,7 @@ class Index(Node):
             return left[i] if i is not None and i < len(left) else None
         return FilteredArray() if wildcard else None
 
-    def _filtered(self, ctx: "EvalContext", items: FilteredArray, wildcard: bool) -> FilteredArray:
+    def _filtered(self, ctx: EvalContext, items: FilteredArray, wildcard: bool) -> FilteredArray:
         out = FilteredArray()
         index = None if wildcard else self.right.eval(ctx)
         for item in items:
@@ -159,7 +169,7 @@ class Not(Node):
     def children(self) -> Sequence[Node]:
         return (self.operand,)
 
-    def eval(self, ctx: "EvalContext") -> Any:
+    def eval(self, ctx: EvalContext) -> Any:
         return not truthy(self.operand.eval(ctx))
 
 
@@ -176,7 +186,7 @@ class _Logical(Node):
     def children(self) -> Sequence[Node]:
         return self.operands
 
-    def eval(self, ctx: "EvalContext") -> Any:
+    def eval(self, ctx: EvalContext) -> Any:
         value = None
         stop = self.stops_on_truthy
         for op in self.operands:
@@ -234,7 +244,7 @@ COMPARATORS: dict[str, Callable[[Any, Any], bool]] = {
 
 
 class Compare(Node):
-    __slots__ = ("op", "left", "right", "_fn")
+    __slots__ = ("_fn", "left", "op", "right")
 
     def __init__(self, op: str, left: Node, right: Node) -> None:
         self.op = op
@@ -246,7 +256,7 @@ class Compare(Node):
     def children(self) -> Sequence[Node]:
         return (self.left, self.right)
 
-    def eval(self, ctx: "EvalContext") -> Any:
+    def eval(self, ctx: EvalContext) -> Any:
         return self._fn(self.left.eval(ctx), self.right.eval(ctx))
 
 
@@ -256,7 +266,7 @@ FunctionImpl = Callable[["EvalContext", Sequence[Node]], Any]
 class Call(Node):
     """A function call; the implementation receives unevaluated arguments (for laziness)."""
 
-    __slots__ = ("name", "args", "impl", "position")
+    __slots__ = ("args", "impl", "name", "position")
 
     def __init__(self, name: str, args: list[Node], impl: FunctionImpl, position: int) -> None:
         self.name = name
@@ -268,7 +278,7 @@ class Call(Node):
     def children(self) -> Sequence[Node]:
         return self.args
 
-    def eval(self, ctx: "EvalContext") -> Any:
+    def eval(self, ctx: EvalContext) -> Any:
         return self.impl(ctx, self.args)
 
     def __repr__(self) -> str:
@@ -281,13 +291,23 @@ def depth(node: Node) -> int:
     stack = [(node, 1)]
     while stack:
         current, d = stack.pop()
-        if d > best:
-            best = d
+        best = max(best, d)
         stack.extend((child, d + 1) for child in current.children)
     return best
 
 
 __all__ = [
-    "Node", "Literal", "Wildcard", "NamedValue", "Index", "Not", "And", "Or", "Compare", "Call",
-    "FunctionImpl", "depth", "Mapping",
+    "And",
+    "Call",
+    "Compare",
+    "FunctionImpl",
+    "Index",
+    "Literal",
+    "Mapping",
+    "NamedValue",
+    "Node",
+    "Not",
+    "Or",
+    "Wildcard",
+    "depth",
 ]

@@ -21,25 +21,25 @@ if TYPE_CHECKING:
 STATUS_FUNCTIONS = frozenset(("success", "failure", "cancelled", "always"))
 
 
-def _job_status(ctx: "EvalContext") -> str:
+def _job_status(ctx: EvalContext) -> str:
     return (ctx.job_status or "success").lower()
 
 
-def _scoped_status(ctx: "EvalContext") -> str:
+def _scoped_status(ctx: EvalContext) -> str:
     if ctx.composite or ctx.action_status is not None:
         return (ctx.action_status or "success").lower()
     return _job_status(ctx)
 
 
-def fn_always(ctx: "EvalContext", args: Sequence["Node"]) -> Any:
+def fn_always(ctx: EvalContext, args: Sequence[Node]) -> Any:
     return True
 
 
-def fn_cancelled(ctx: "EvalContext", args: Sequence["Node"]) -> Any:
+def fn_cancelled(ctx: EvalContext, args: Sequence[Node]) -> Any:
     return _job_status(ctx) == "cancelled"
 
 
-def _needs_results(ctx: "EvalContext", args: Sequence["Node"]) -> list[str]:
+def _needs_results(ctx: EvalContext, args: Sequence[Node]) -> list[str]:
     """Results of the `needs` jobs named by the arguments (job-level `success('build')`)."""
     needs = ctx.named_value("needs")
     results: list[str] = []
@@ -51,13 +51,13 @@ def _needs_results(ctx: "EvalContext", args: Sequence["Node"]) -> list[str]:
     return results
 
 
-def fn_success(ctx: "EvalContext", args: Sequence["Node"]) -> Any:
+def fn_success(ctx: EvalContext, args: Sequence[Node]) -> Any:
     if args:
         return all(r == "success" for r in _needs_results(ctx, args))
     return _scoped_status(ctx) == "success"
 
 
-def fn_failure(ctx: "EvalContext", args: Sequence["Node"]) -> Any:
+def fn_failure(ctx: EvalContext, args: Sequence[Node]) -> Any:
     if args:
         return any(r == "failure" for r in _needs_results(ctx, args))
     return _scoped_status(ctx) == "failure"

@@ -174,15 +174,15 @@ class CaseInsensitiveDict(dict):  # type: ignore[type-arg]
         dict.clear(self)
         self._keys.clear()
 
-    def copy(self) -> "CaseInsensitiveDict":
+    def copy(self) -> CaseInsensitiveDict:
         return CaseInsensitiveDict(self)
 
-    def __or__(self, other: Any) -> "CaseInsensitiveDict":
+    def __or__(self, other: Any) -> CaseInsensitiveDict:
         new = self.copy()
         new.update(other)
         return new
 
-    def __ior__(self, other: Any) -> "CaseInsensitiveDict":
+    def __ior__(self, other: Any) -> CaseInsensitiveDict:
         self.update(other)
         return self
 
@@ -402,9 +402,7 @@ def _coerce(left: Any, lk: Kind, right: Any, rk: Kind) -> tuple[Any, Kind, Any, 
     while lk != rk:
         if lk is Kind.NUMBER and rk is Kind.STRING:
             right, rk = to_number(right), Kind.NUMBER
-        elif lk is Kind.STRING and rk is Kind.NUMBER:
-            left, lk = to_number(left), Kind.NUMBER
-        elif lk is Kind.BOOLEAN or lk is Kind.NULL:
+        elif lk is Kind.STRING and rk is Kind.NUMBER or lk is Kind.BOOLEAN or lk is Kind.NULL:
             left, lk = to_number(left), Kind.NUMBER
         elif rk is Kind.BOOLEAN or rk is Kind.NULL:
             right, rk = to_number(right), Kind.NUMBER
