@@ -246,6 +246,8 @@ def score_file(path: Path) -> CaseResult:
         if got:
             return CaseResult(path.name, "failed", f"unexpected errors: {got[:3]}")
         problem = level2(parsed, expected.get("jobs") or [])
+        if problem is None and "events" in expected and parsed.on != expected["events"]:
+            problem = f"events {parsed.on!r} != {expected['events']!r}"
         for key in ("env", "concurrency", "defaults"):
             if problem is None and key in expected and not _same_value(getattr(parsed, key), expected[key]):
                 problem = f"workflow {key} {getattr(parsed, key)!r} != {_from_template(expected[key])!r}"

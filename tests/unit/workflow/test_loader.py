@@ -397,3 +397,18 @@ def test_status_function_arity_follows_the_schema() -> None:
     with pytest.raises(WorkflowError) as info:
         parse_workflow("w.yml", bad)
     assert info.value.errors[0].startswith("w.yml (Line: 6, Col: 13): Too many parameters supplied: 'failure'")
+
+
+def test_event_filters_are_normalized_like_githubs() -> None:
+    wf = parse_workflow(
+        "w.yml",
+        "on:\n  push:\n    branches: main\n    paths-ignore: docs/**\n  pull_request:\n"
+        "  workflow_dispatch:\n    inputs:\n      who: {description: x}\n  schedule:\n    - cron: '0 0 * * *'\n"
+        "jobs:\n  j:\n    runs-on: x\n    steps: [{run: a}]\n",
+    )
+    assert wf.on == {
+        "push": {"branches": ["main"], "paths-ignore": ["docs/**"]},
+        "pull_request": {},
+        "workflow_dispatch": {"inputs": {"who": {"type": "string", "description": "x"}}},
+        "schedule": [{"cron": "0 0 * * *"}],
+    }

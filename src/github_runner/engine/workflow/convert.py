@@ -36,6 +36,30 @@ def _raw(token: Token | None) -> Any:
     return None if token is None else token.to_raw()
 
 
+# Event filters that GitHub turns into lists when written as one string.
+_LIST_FILTERS = frozenset(
+    ("types", "branches", "branches-ignore", "tags", "tags-ignore", "paths", "paths-ignore",
+     "names", "versions", "workflows")
+)
+
+
+def _event_config(raw: Any) -> Any:
+    """One event's configuration as GitHub normalizes it: `push:` is `{}`, a single filter
+    string is a one-item list, and a dispatch input without `type` is a string input."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        return raw  # schedule: a list of {cron: ...}
+    config = {k: ([v] if k in _LIST_FILTERS and isinstance(v, str) else v) for k, v in raw.items()}
+    inputs = config.get("inputs")
+    if isinstance(inputs, dict):
+        config["inputs"] = {
+            name: ({"type": "string", **spec} if isinstance(spec, dict) and "type" not in spec else spec)
+            for name, spec in inputs.items()
+        }
+    return config
+
+
 def _positions(mapping: MappingToken) -> dict[str, Pos]:
     return {str(k): v.pos for k, v in mapping.pairs if isinstance(k, LiteralToken) and v.pos}
 
@@ -83,7 +107,7 @@ class Converter:
             out: dict[str, Any] = {}
             for key, value in token.pairs:
                 raw = value.to_raw()
-                out[str(key.to_raw())] = {} if raw is None else raw
+                out[str(key.to_raw())] = _event_config(raw)
             return out
         return {}
 
