@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from .schema import UNLIMITED
-from typing import Any
 
 
 @lru_cache(maxsize=1)
