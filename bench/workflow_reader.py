@@ -24,7 +24,15 @@ from github_runner.engine.workflow.loader import parse_workflow
 
 
 def generate(jobs: int, steps: int) -> str:
-    lines = ["name: bench", "on:", "  push:", "    branches: [main]", "env:", "  GLOBAL: x", "jobs:"]
+    lines = [
+        "name: bench",
+        "on:",
+        "  push:",
+        "    branches: [main]",
+        "env:",
+        "  GLOBAL: x",
+        "jobs:",
+    ]
     for j in range(jobs):
         lines += [
             f"  job{j}:",
@@ -76,12 +84,16 @@ def main() -> None:
     nodes = args.jobs * args.steps
     print(f"workflow: {args.jobs} jobs x {args.steps} steps, {len(text)} chars")
     print(f"  ruamel.yaml safe load (baseline): {base:8.2f} ms")
-    print(f"  github-runner reader (full):      {full:8.2f} ms  ({full / base:.2f}x baseline, "
-          f"{(full - base) * 1000 / nodes:.0f} us per step above it)")
+    print(
+        f"  github-runner reader (full):      {full:8.2f} ms  ({full / base:.2f}x baseline, "
+        f"{(full - base) * 1000 / nodes:.0f} us per step above it)"
+    )
     floor = cold("pass")
     reader = cold("from github_runner.engine.workflow.loader import parse_workflow")
-    print(f"cold import: python -c pass {floor:.0f} ms, reader package {reader:.0f} ms "
-          f"({reader / floor:.1f}x)")
+    print(
+        f"cold import: python -c pass {floor:.0f} ms, reader package {reader:.0f} ms "
+        f"({reader / floor:.1f}x)"
+    )
 
 
 if __name__ == "__main__":

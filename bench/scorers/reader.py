@@ -136,7 +136,11 @@ def _strategy_problem(job: Any, want: Any) -> str | None:
     strategy = job.strategy
     if not isinstance(raw, dict) or strategy is None:
         return None if (strategy is None) == (raw is None) else "strategy presence differs"
-    for key, attr in (("matrix", "matrix"), ("fail-fast", "fail_fast"), ("max-parallel", "max_parallel")):
+    for key, attr in (
+        ("matrix", "matrix"),
+        ("fail-fast", "fail_fast"),
+        ("max-parallel", "max_parallel"),
+    ):
         if key in raw and not _same_value(getattr(strategy, attr), raw[key]):
             return f"strategy {key} {getattr(strategy, attr)!r} != {raw[key]!r}"
     return None
@@ -196,7 +200,9 @@ def level2(workflow: Any, jobs: list[dict[str, Any]]) -> str | None:
                 return f"job {job.id}: {problem}"
         if "needs" in want and job.needs != [_lit(n) for n in want["needs"]]:
             return f"job {job.id}: needs {job.needs} != {want['needs']}"
-        if "name" in want and not _same_value(job.name if job.name is not None else job.id, want["name"]):
+        if "name" in want and not _same_value(
+            job.name if job.name is not None else job.id, want["name"]
+        ):
             return f"job {job.id}: name {job.name!r} != {_from_template(want['name'])!r}"
         if want.get("jobs"):  # an empty list: the call was not followed (skip-reusable-workflows)
             if job.called is None:
@@ -206,7 +212,9 @@ def level2(workflow: Any, jobs: list[dict[str, Any]]) -> str | None:
                 return f"job {job.id} -> {problem}"
         for key, attr in _JOB_VALUES.items():
             if key in want and not _same_value(getattr(job, attr), want[key]):
-                return f"job {job.id}: {key} {getattr(job, attr)!r} != {_from_template(want[key])!r}"
+                return (
+                    f"job {job.id}: {key} {getattr(job, attr)!r} != {_from_template(want[key])!r}"
+                )
         if "if" in want and want["if"].get("expr") != job.condition:
             return f"job {job.id}: if {job.condition!r} != {want['if'].get('expr')!r}"
         want_steps = want.get("steps") or []
@@ -249,8 +257,14 @@ def score_file(path: Path) -> CaseResult:
         if problem is None and "events" in expected and parsed.on != expected["events"]:
             problem = f"events {parsed.on!r} != {expected['events']!r}"
         for key in ("env", "concurrency", "defaults"):
-            if problem is None and key in expected and not _same_value(getattr(parsed, key), expected[key]):
-                problem = f"workflow {key} {getattr(parsed, key)!r} != {_from_template(expected[key])!r}"
+            if (
+                problem is None
+                and key in expected
+                and not _same_value(getattr(parsed, key), expected[key])
+            ):
+                problem = (
+                    f"workflow {key} {getattr(parsed, key)!r} != {_from_template(expected[key])!r}"
+                )
         return CaseResult.check(path.name, problem is None, f"level 2: {problem}")
     if not got:
         return CaseResult(path.name, "failed", f"no errors, expected {want[:2]}")

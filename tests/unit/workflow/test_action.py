@@ -37,7 +37,11 @@ def test_composite_manifest(tmp_path: Path) -> None:
     (tmp_path / "action.yml").write_text(COMPOSITE)
     manifest = load_action(tmp_path)
     assert manifest.name == "Greet" and manifest.using == "composite"
-    assert manifest.inputs["who"] == {"description": "whom", "required": True, "default": "${{ github.actor }}"}
+    assert manifest.inputs["who"] == {
+        "description": "whom",
+        "required": True,
+        "default": "${{ github.actor }}",
+    }
     assert manifest.inputs["old"]["deprecationMessage"] == "use who"
     assert manifest.outputs["greeting"]["value"] == "${{ steps.say.outputs.text }}"
     say, nested = manifest.steps
@@ -48,10 +52,25 @@ def test_composite_manifest(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("runs", "expected"),
     [
-        ("  using: node20\n  main: dist/index.js\n  post: dist/post.js\n  post-if: success()\n",
-         {"using": "node20", "main": "dist/index.js", "post": "dist/post.js", "post_if": "success()"}),
-        ("  using: docker\n  image: Dockerfile\n  entrypoint: /e.sh\n  args: ['${{ inputs.a }}', x]\n  env: {A: b}\n",
-         {"using": "docker", "image": "Dockerfile", "entrypoint": "/e.sh", "args": ["${{ inputs.a }}", "x"], "env": {"A": "b"}}),
+        (
+            "  using: node20\n  main: dist/index.js\n  post: dist/post.js\n  post-if: success()\n",
+            {
+                "using": "node20",
+                "main": "dist/index.js",
+                "post": "dist/post.js",
+                "post_if": "success()",
+            },
+        ),
+        (
+            "  using: docker\n  image: Dockerfile\n  entrypoint: /e.sh\n  args: ['${{ inputs.a }}', x]\n  env: {A: b}\n",
+            {
+                "using": "docker",
+                "image": "Dockerfile",
+                "entrypoint": "/e.sh",
+                "args": ["${{ inputs.a }}", "x"],
+                "env": {"A": "b"},
+            },
+        ),
     ],
 )
 def test_node_and_docker_runs(tmp_path: Path, runs: str, expected: dict) -> None:

@@ -96,7 +96,11 @@ def test_model_from_file(tmp_path: Path) -> None:
 
     one, checkout, two, three = build.steps
     assert (one.id, one.context_id, one.env) == ("one", "one", {"STEP": "x"})
-    assert (checkout.id, checkout.context_id, checkout.with_) == (None, "__actions_checkout", {"fetch-depth": "0"})
+    assert (checkout.id, checkout.context_id, checkout.with_) == (
+        None,
+        "__actions_checkout",
+        {"fetch-depth": "0"},
+    )
     assert (two.context_id, three.context_id) == ("__run", "__run_2")
     assert two.condition == "success() && (github.ref == 'refs/heads/main')"
     assert two.working_directory == "sub" and two.continue_on_error is True
@@ -126,7 +130,10 @@ def test_all_errors_at_once_with_positions(tmp_path: Path) -> None:
     with pytest.raises(WorkflowError) as info:
         load_workflow(path)
     errors = info.value.errors
-    assert f"{path} (Line: 4, Col: 14): Unrecognized named-value: 'secrets'. Located at position 1 within expression: secrets.X" in errors
+    assert (
+        f"{path} (Line: 4, Col: 14): Unrecognized named-value: 'secrets'. Located at position 1 within expression: secrets.X"
+        in errors
+    )
     assert f"{path} (Line: 5, Col: 5): Unexpected value 'bogus'" in errors
     assert f"{path} (Line: 9, Col: 5): Required property is missing: runs-on" in errors
 
@@ -162,7 +169,10 @@ def test_needs_cycle_and_step_id_errors() -> None:
     ("text", "message"),
     [
         ("on: [push\n", "w.yml (Line: 2, Col: 1): "),
-        ("on: push\njobs:\n  a:\n    runs-on: !!int x\n", "w.yml: The value 'x' on line 4 and column 14 is invalid for the type 'tag:yaml.org,2002:int'"),
+        (
+            "on: push\njobs:\n  a:\n    runs-on: !!int x\n",
+            "w.yml: The value 'x' on line 4 and column 14 is invalid for the type 'tag:yaml.org,2002:int'",
+        ),
         ("", "w.yml: The workflow file is empty"),
     ],
 )
@@ -209,10 +219,16 @@ def test_local_reusable_workflow_is_loaded(tmp_path: Path) -> None:
     assert call.is_reusable_call and call.with_ == {"who": "me"}
     assert call.called is not None and list(call.called.jobs) == ["inner"]
 
-    missing = write(tmp_path, "missing.yml", "on: push\njobs:\n  call:\n    uses: ./.github/workflows/called.yml\n")
+    missing = write(
+        tmp_path,
+        "missing.yml",
+        "on: push\njobs:\n  call:\n    uses: ./.github/workflows/called.yml\n",
+    )
     with pytest.raises(WorkflowError) as info:
         load_workflow(missing)
-    assert info.value.errors == [f"{missing} (Line: 4, Col: 11): Input who is required, but not provided while calling."]
+    assert info.value.errors == [
+        f"{missing} (Line: 4, Col: 11): Input who is required, but not provided while calling."
+    ]
 
 
 def test_load_workflows_collects_every_file(tmp_path: Path) -> None:
@@ -223,7 +239,9 @@ def test_load_workflows_collects_every_file(tmp_path: Path) -> None:
     write(tmp_path, "c.yml", "on: push\n")
     with pytest.raises(WorkflowError) as info:
         load_workflows(tmp_path / ".github" / "workflows")
-    assert info.value.errors == [f"{tmp_path / '.github/workflows/c.yml'} (Line: 1, Col: 1): Required property is missing: jobs"]
+    assert info.value.errors == [
+        f"{tmp_path / '.github/workflows/c.yml'} (Line: 1, Col: 1): Required property is missing: jobs"
+    ]
 
 
 def test_anchors_aliases_and_the_older_refusal() -> None:
@@ -236,13 +254,17 @@ def test_anchors_aliases_and_the_older_refusal() -> None:
     assert [s.run for s in wf.jobs["b"].steps] == ["echo a"]
     with pytest.raises(WorkflowError) as info:
         parse_workflow("w.yml", text, ReaderOptions(allow_anchors=False))
-    assert info.value.errors == ["w.yml: Anchors are not currently supported. Remove the anchor 'label'"]
+    assert info.value.errors == [
+        "w.yml: Anchors are not currently supported. Remove the anchor 'label'"
+    ]
 
 
 def test_alias_bomb_is_refused() -> None:
     lines = ["on: push", "env:", "  l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
     for i in range(1, 8):
-        lines.append(f"  l{i}: &l{i} [*l{i-1}, *l{i-1}, *l{i-1}, *l{i-1}, *l{i-1}, *l{i-1}, *l{i-1}, *l{i-1}, *l{i-1}, *l{i-1}]")
+        lines.append(
+            f"  l{i}: &l{i} [*l{i - 1}, *l{i - 1}, *l{i - 1}, *l{i - 1}, *l{i - 1}, *l{i - 1}, *l{i - 1}, *l{i - 1}, *l{i - 1}, *l{i - 1}]"
+        )
     with pytest.raises(WorkflowError) as info:
         parse_workflow("w.yml", "\n".join(lines) + "\njobs: {}\n")
     assert info.value.errors == ["w.yml: Maximum YAML nodes exceeded"]
@@ -266,12 +288,17 @@ def test_egress_allow_entries_use_the_allowlist_grammar() -> None:
     with pytest.raises(WorkflowError) as info:
         parse_workflow("w.yml", text)
     errors = info.value.errors
-    assert any(e.startswith("w.yml (Line: 10, Col: 11): Unrecognized named-value: 'github'") for e in errors), errors
+    assert any(
+        e.startswith("w.yml (Line: 10, Col: 11): Unrecognized named-value: 'github'")
+        for e in errors
+    ), errors
     text = text.replace("        - ${{ github.server_url }}\n", "")
     with pytest.raises(WorkflowError) as info:
         parse_workflow("w.yml", text)
     assert len(info.value.errors) == 1
-    assert info.value.errors[0].startswith("w.yml (Line: 9, Col: 11): Invalid egress allow entry 'pypi.org:99999': ")
+    assert info.value.errors[0].startswith(
+        "w.yml (Line: 9, Col: 11): Invalid egress allow entry 'pypi.org:99999': "
+    )
 
 
 def test_whole_strategy_as_one_expression() -> None:
@@ -342,7 +369,9 @@ def test_reusable_call_inputs_secrets_and_types() -> None:
         "    secrets:\n      other: ${{ secrets.X }}\n"
     )
     with pytest.raises(WorkflowError) as info:
-        parse_workflow("w.yml", caller, ReaderOptions(), {"o/r/.github/workflows/c.yml@v1": callee}.get)
+        parse_workflow(
+            "w.yml", caller, ReaderOptions(), {"o/r/.github/workflows/c.yml@v1": callee}.get
+        )
     assert info.value.errors == [
         "w.yml (Line: 4, Col: 11): Input flag is required, but not provided while calling.",
         "w.yml (Line: 6, Col: 14): Unexpected value 'many'",
@@ -355,9 +384,18 @@ def test_reusable_call_inputs_secrets_and_types() -> None:
 @pytest.mark.parametrize(
     ("snippet", "message"),
     [
-        ("    steps:\n      - uses: actions/checkout\n", "(Line: 6, Col: 15): Expected format {org}/{repo}[/path]@ref. Actual 'actions/checkout'"),
-        ("    strategy:\n      matrix:\n        exclude: [{a: 1}]\n    steps: [{run: a}]\n", "(Line: 7, Col: 9): Matrix must define at least one vector"),
-        ("    concurrency: " + "g" * 401 + "\n    steps: [{run: a}]\n", "(Line: 5, Col: 18): Concurrency group name must be less than 400 characters"),
+        (
+            "    steps:\n      - uses: actions/checkout\n",
+            "(Line: 6, Col: 15): Expected format {org}/{repo}[/path]@ref. Actual 'actions/checkout'",
+        ),
+        (
+            "    strategy:\n      matrix:\n        exclude: [{a: 1}]\n    steps: [{run: a}]\n",
+            "(Line: 7, Col: 9): Matrix must define at least one vector",
+        ),
+        (
+            "    concurrency: " + "g" * 401 + "\n    steps: [{run: a}]\n",
+            "(Line: 5, Col: 18): Concurrency group name must be less than 400 characters",
+        ),
     ],
 )
 def test_githubs_converter_checks(snippet: str, message: str) -> None:
@@ -368,25 +406,44 @@ def test_githubs_converter_checks(snippet: str, message: str) -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("0x7FFFFFFF", 2147483647), ("0xFFFFFFFF", -1), ("0o17", 15), ("-0", 0), ("1e3", 1000), (".5", 0.5)],
+    [
+        ("0x7FFFFFFF", 2147483647),
+        ("0xFFFFFFFF", -1),
+        ("0o17", 15),
+        ("-0", 0),
+        ("1e3", 1000),
+        (".5", 0.5),
+    ],
 )
 def test_yaml_numbers_like_githubs_reader(value: str, expected: float) -> None:
-    wf = parse_workflow("w.yml", f"on: push\njobs:\n  j:\n    runs-on: x\n    timeout-minutes: {value}\n    steps: [{{run: a}}]\n")
+    wf = parse_workflow(
+        "w.yml",
+        f"on: push\njobs:\n  j:\n    runs-on: x\n    timeout-minutes: {value}\n    steps: [{{run: a}}]\n",
+    )
     assert wf.jobs["j"].timeout_minutes == expected
 
 
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("0x1FFFFFFFF", "w.yml: The value '0x1FFFFFFFF' on line 5 and column 22 is invalid for the type 'tag:yaml.org,2002:int'"),
-        ("!!int '5'", "w.yml: The scalar style 'SingleQuoted' on line 5 and column 22 is not valid with the tag 'tag:yaml.org,2002:int'"),
+        (
+            "0x1FFFFFFFF",
+            "w.yml: The value '0x1FFFFFFFF' on line 5 and column 22 is invalid for the type 'tag:yaml.org,2002:int'",
+        ),
+        (
+            "!!int '5'",
+            "w.yml: The scalar style 'SingleQuoted' on line 5 and column 22 is not valid with the tag 'tag:yaml.org,2002:int'",
+        ),
         ("!!binary abc", "w.yml: Unexpected tag 'tag:yaml.org,2002:binary'"),
         ("*nope", "w.yml: Unknown anchor 'nope'"),
     ],
 )
 def test_yaml_reader_refusals(value: str, message: str) -> None:
     with pytest.raises(WorkflowError) as info:
-        parse_workflow("w.yml", f"on: push\njobs:\n  j:\n    runs-on: x\n    timeout-minutes: {value}\n    steps: [{{run: a}}]\n")
+        parse_workflow(
+            "w.yml",
+            f"on: push\njobs:\n  j:\n    runs-on: x\n    timeout-minutes: {value}\n    steps: [{{run: a}}]\n",
+        )
     assert info.value.errors == [message]
 
 
@@ -396,7 +453,9 @@ def test_status_function_arity_follows_the_schema() -> None:
     bad = "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - if: failure('a')\n        run: a\n"
     with pytest.raises(WorkflowError) as info:
         parse_workflow("w.yml", bad)
-    assert info.value.errors[0].startswith("w.yml (Line: 6, Col: 13): Too many parameters supplied: 'failure'")
+    assert info.value.errors[0].startswith(
+        "w.yml (Line: 6, Col: 13): Too many parameters supplied: 'failure'"
+    )
 
 
 def test_event_filters_are_normalized_like_githubs() -> None:

@@ -40,7 +40,9 @@ def _load(text: str) -> None:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.sampled_from(CORPUS),
-    st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(list(":-[]{}&*!|>'\"#%@` \n\t${}")))),
+    st.lists(
+        st.tuples(st.integers(0, 10_000), st.sampled_from(list(":-[]{}&*!|>'\"#%@` \n\t${}")))
+    ),
 )
 def test_mutated_workflows_fail_cleanly(base: str, edits: list[tuple[int, str]]) -> None:
     text = base

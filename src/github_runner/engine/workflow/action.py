@@ -83,7 +83,9 @@ def _definitions(raw: Any) -> dict[str, dict[str, Any]]:
 def parse_action(name: str, text: str) -> ActionManifest:
     """Parse one manifest held in memory; `name` is how errors refer to the file."""
     options = ReaderOptions()
-    errors = ErrorList(name, max_errors=options.max_errors, max_message_length=options.max_message_length)
+    errors = ErrorList(
+        name, max_errors=options.max_errors, max_message_length=options.max_message_length
+    )
     tree = read_tree(name, text, options, errors, root="action-root")
     if tree is None or errors:
         raise WorkflowError(errors.items or [f"{name}: the action manifest is not a mapping"])

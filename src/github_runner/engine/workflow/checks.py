@@ -24,13 +24,17 @@ def has_expression(token: Token) -> bool:
     return False
 
 
-def check_needs(jobs_token: MappingToken, needs: dict[str, list[LiteralToken]], errors: ErrorList) -> None:
+def check_needs(
+    jobs_token: MappingToken, needs: dict[str, list[LiteralToken]], errors: ErrorList
+) -> None:
     """Every job can start: some job needs nothing, no cycles, no unknown jobs (ids compare
     regardless of case, as they are unique regardless of case)."""
     known = {job_id.upper() for job_id in needs}
     ready = [job_id for job_id, wanted in needs.items() if not wanted]
     if not ready:
-        errors.add(jobs_token.pos, "The workflow must contain at least one job with no dependencies.")
+        errors.add(
+            jobs_token.pos, "The workflow must contain at least one job with no dependencies."
+        )
         return
     waiting = {job_id: list(wanted) for job_id, wanted in needs.items() if wanted}
     while ready:

@@ -38,8 +38,18 @@ def _raw(token: Token | None) -> Any:
 
 # Event filters that GitHub turns into lists when written as one string.
 _LIST_FILTERS = frozenset(
-    ("types", "branches", "branches-ignore", "tags", "tags-ignore", "paths", "paths-ignore",
-     "names", "versions", "workflows")
+    (
+        "types",
+        "branches",
+        "branches-ignore",
+        "tags",
+        "tags-ignore",
+        "paths",
+        "paths-ignore",
+        "names",
+        "versions",
+        "workflows",
+    )
 )
 
 
@@ -54,7 +64,11 @@ def _event_config(raw: Any) -> Any:
     inputs = config.get("inputs")
     if isinstance(inputs, dict):
         config["inputs"] = {
-            name: ({"type": "string", **spec} if isinstance(spec, dict) and "type" not in spec else spec)
+            name: (
+                {"type": "string", **spec}
+                if isinstance(spec, dict) and "type" not in spec
+                else spec
+            )
             for name, spec in inputs.items()
         }
     return config
@@ -134,7 +148,9 @@ class Converter:
             job.needs = [spelled.get(n.upper(), n) for n in job.needs]
         return jobs
 
-    def job(self, job_id: str, pos: Pos | None, token: MappingToken) -> tuple[Job, list[LiteralToken]]:
+    def job(
+        self, job_id: str, pos: Pos | None, token: MappingToken
+    ) -> tuple[Job, list[LiteralToken]]:
         job = Job(id=job_id, pos=pos, positions=_positions(token))
         needs: list[LiteralToken] = []
         for key, value in token.pairs:
@@ -162,7 +178,13 @@ class Converter:
                 if name in JOB_CHECKS:
                     JOB_CHECKS[name](value, self.errors)
                 setattr(job, _JOB_FIELDS[name], _raw(value))
-        for attr, default in (("env", {}), ("services", {}), ("with_", {}), ("outputs", {}), ("defaults", {})):
+        for attr, default in (
+            ("env", {}),
+            ("services", {}),
+            ("with_", {}),
+            ("outputs", {}),
+            ("defaults", {}),
+        ):
             if getattr(job, attr) is None:
                 setattr(job, attr, default)
         if job.continue_on_error is None:
@@ -197,7 +219,11 @@ class Converter:
                     self.errors.add(token.pos, error)
         if isinstance(token, ExpressionToken):
             # Text around `${{ }}` makes GitHub evaluate a format() of the pieces.
-            return token.raw if token.raw.strip() == f"${{{{ {token.expr} }}}}" else f"${{{{ {token.expr} }}}}"
+            return (
+                token.raw
+                if token.raw.strip() == f"${{{{ {token.expr} }}}}"
+                else f"${{{{ {token.expr} }}}}"
+            )
         return _raw(token)
 
     # -- steps --------------------------------------------------------------------------------
@@ -267,7 +293,12 @@ _JOB_FIELDS = {
 }
 
 # Experimental background-step kinds (feature flag allowBackgroundSteps): their generated ids.
-_SPECIAL_STEP_KEYS = {"wait": "Wait", "wait-all": "Wait for all", "cancel": "Cancel", "parallel": "Parallel group"}
+_SPECIAL_STEP_KEYS = {
+    "wait": "Wait",
+    "wait-all": "Wait for all",
+    "cancel": "Cancel",
+    "parallel": "Parallel group",
+}
 
 _STEP_FIELDS = {
     "name": "name",

@@ -40,7 +40,9 @@ class ErrorList:
 
     MAX_ERRORS = 10
 
-    def __init__(self, file: str, max_errors: int = MAX_ERRORS, max_message_length: int = 0) -> None:
+    def __init__(
+        self, file: str, max_errors: int = MAX_ERRORS, max_message_length: int = 0
+    ) -> None:
         self.file = file
         self.max_errors = max_errors
         self.max_message_length = max_message_length

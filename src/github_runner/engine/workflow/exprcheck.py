@@ -24,7 +24,16 @@ def _parser() -> tuple[Callable[..., Any], type[Exception]] | None:
 
 
 # Always callable; the schema's `context` lists add the rest (status functions, hashFiles).
-CORE_FUNCTIONS = ("contains", "startsWith", "endsWith", "format", "join", "toJSON", "fromJSON", "case")
+CORE_FUNCTIONS = (
+    "contains",
+    "startsWith",
+    "endsWith",
+    "format",
+    "join",
+    "toJSON",
+    "fromJSON",
+    "case",
+)
 
 
 @lru_cache(maxsize=4096)
@@ -48,6 +57,7 @@ def check_expression(
     Functions go to the parser with the schema's arity (`success(0,MAX)` at job level lets
     `success('build')` through, while a step's `success(0,0)` does not)."""
     specs = tuple(
-        f"{name}({low},{'MAX' if high >= UNLIMITED else high})" for name, (low, high) in functions.items()
+        f"{name}({low},{'MAX' if high >= UNLIMITED else high})"
+        for name, (low, high) in functions.items()
     )
     return _check(expr, tuple(named), specs)

@@ -19,7 +19,9 @@ def _legal(c: str) -> bool:
 
 def invalid_id_message(value: str) -> str | None:
     """GitHub's error for an id written in the file, or None when it is acceptable."""
-    valid = bool(value) and (_alpha(value[0]) or value[0] == "_") and all(_legal(c) for c in value[1:])
+    valid = (
+        bool(value) and (_alpha(value[0]) or value[0] == "_") and all(_legal(c) for c in value[1:])
+    )
     if not valid or len(value) >= MAX_LENGTH:
         return (
             f"The identifier '{value}' is invalid. IDs may only contain alphanumeric characters, "
@@ -49,7 +51,9 @@ class IdScope:
     def generate(self, segment: str) -> str:
         chars: list[str] = []
         if segment:
-            if not (_alpha(segment[0]) or segment[0] == "_") and (segment[0].isdigit() or segment[0] == "-"):
+            if not (_alpha(segment[0]) or segment[0] == "_") and (
+                segment[0].isdigit() or segment[0] == "-"
+            ):
                 chars.append("_")
             chars.extend(c if _legal(c) else "_" for c in segment)
         base = "".join(chars) or "job"

@@ -55,10 +55,14 @@ def read_tree(
 ) -> MappingToken | None:
     """YAML + schema pass over one file; errors go to `errors`. None when nothing to convert."""
     if options.max_file_size and len(text) > options.max_file_size:
-        errors.add(None, f"The maximum file size of {options.max_file_size} characters has been exceeded")
+        errors.add(
+            None, f"The maximum file size of {options.max_file_size} characters has been exceeded"
+        )
         return None
     try:
-        tree = read_yaml(name, text, max_depth=options.max_depth, allow_anchors=options.allow_anchors)
+        tree = read_yaml(
+            name, text, max_depth=options.max_depth, allow_anchors=options.allow_anchors
+        )
     except YamlFatal as exc:
         errors.add(exc.pos, exc.message)
         return None
@@ -86,7 +90,9 @@ def parse_workflow(
 ) -> Workflow:
     """Parse one workflow held in memory; `name` is how errors refer to the file."""
     options = options or ReaderOptions()
-    errors = ErrorList(name, max_errors=options.max_errors, max_message_length=options.max_message_length)
+    errors = ErrorList(
+        name, max_errors=options.max_errors, max_message_length=options.max_message_length
+    )
     tree = read_tree(name, text, options, errors, _root(options))
     if tree is None or errors:
         raise WorkflowError(errors.items)
@@ -161,9 +167,13 @@ def load_workflows(path: str | Path, options: ReaderOptions | None = None) -> li
     """Every workflow of a folder (sorted by name), or the one file given. Errors of all files
     are collected into one WorkflowError."""
     path = Path(path)
-    files = [path] if path.is_file() else sorted(
-        p for p in path.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file()
-    ) if path.is_dir() else []
+    files = (
+        [path]
+        if path.is_file()
+        else sorted(p for p in path.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file())
+        if path.is_dir()
+        else []
+    )
     if not files:
         raise WorkflowError([f"{path}: no workflow files found"])
     workflows: list[Workflow] = []

@@ -55,9 +55,7 @@ class Node:
     """Source position of an object and of each of its keys' values."""
 
     pos: Pos | None = field(default=None, kw_only=True, repr=False, compare=False)
-    positions: dict[str, Pos] = field(
-        default_factory=dict, kw_only=True, repr=False, compare=False
-    )
+    positions: dict[str, Pos] = field(default_factory=dict, kw_only=True, repr=False, compare=False)
 
     def where(self, key: str | None = None) -> Pos | None:
         """Position of `key`'s value, or of the object itself."""
@@ -115,7 +113,9 @@ class Job(Node):
     runs_on: Raw = None
     environment: Raw = None
     env: Raw = field(default_factory=dict)
-    defaults: dict[str, Any] = field(default_factory=dict)  # {"run": {"shell", "working-directory"}}
+    defaults: dict[str, Any] = field(
+        default_factory=dict
+    )  # {"run": {"shell", "working-directory"}}
     permissions: Raw = None
     concurrency: Raw = None
     strategy: Strategy | None = None

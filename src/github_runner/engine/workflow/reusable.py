@@ -92,14 +92,18 @@ class ReusableChecker:
         self.total_jobs = 0
 
     def check(self, workflow: Workflow, tree: MappingToken) -> None:
-        allowed = to_permissions(workflow.permissions) or default_permissions(self.options.permissions_policy)
+        allowed = to_permissions(workflow.permissions) or default_permissions(
+            self.options.permissions_policy
+        )
         self.total_jobs = len(workflow.jobs)
         self._calls(workflow, allowed, depth=0, errors=self.errors)
         limit = self.options.max_job_limit
         if limit and self.total_jobs > limit:
             self.errors.add(None, f"The workflow may not contain more than {limit} jobs", bare=True)
 
-    def _calls(self, workflow: Workflow, allowed: Permissions, depth: int, errors: ErrorList) -> None:
+    def _calls(
+        self, workflow: Workflow, allowed: Permissions, depth: int, errors: ErrorList
+    ) -> None:
         for job in workflow.jobs.values():
             if job.uses is None or self.options.skip_reusable_workflows:
                 continue
@@ -143,7 +147,12 @@ class ReusableChecker:
         self._calls_nested(callee, allowed, depth, callee_errors, errors)
 
     def _calls_nested(
-        self, callee: Workflow, allowed: Permissions, depth: int, callee_errors: ErrorList, errors: ErrorList
+        self,
+        callee: Workflow,
+        allowed: Permissions,
+        depth: int,
+        callee_errors: ErrorList,
+        errors: ErrorList,
     ) -> None:
         effective = to_permissions(callee.permissions) or allowed
         nested = ErrorList(callee_errors.file, errors.max_errors, errors.max_message_length)
@@ -151,7 +160,9 @@ class ReusableChecker:
         for message in nested.items:
             errors.add(None, message, bare=True)
 
-    def _permissions(self, job: Job, callee: Workflow, ref: str, allowed: Permissions, errors: ErrorList) -> None:
+    def _permissions(
+        self, job: Job, callee: Workflow, ref: str, allowed: Permissions, errors: ErrorList
+    ) -> None:
         at = job.pos
         requested = to_permissions(callee.permissions)
         if requested is not None:
@@ -177,7 +188,9 @@ class ReusableChecker:
                 )
 
     @staticmethod
-    def _inputs_and_secrets(job: Job, callee: Workflow, uses_pos: Pos | None, errors: ErrorList) -> None:
+    def _inputs_and_secrets(
+        job: Job, callee: Workflow, uses_pos: Pos | None, errors: ErrorList
+    ) -> None:
         """Required inputs and secrets are passed (a default does not excuse a required input),
         passed ones are declared, and literal input values have the declared type."""
         call = callee.on.get("workflow_call") or {}
@@ -190,27 +203,35 @@ class ReusableChecker:
             declared = call.get(kind) or {}
             if not isinstance(declared, dict) or (kind == "secrets" and given == "inherit"):
                 continue
-            provided = {str(k).upper(): v for k, v in given.items()} if isinstance(given, dict) else {}
+            provided = (
+                {str(k).upper(): v for k, v in given.items()} if isinstance(given, dict) else {}
+            )
             for name, spec in declared.items():
                 spec = spec if isinstance(spec, dict) else {}
                 if str(name).upper() in provided:
                     if kind == "inputs":
                         _check_input_type(job, name, spec.get("type"), given, errors)
                 elif spec.get("required") is True:
-                    errors.add(uses_pos, f"{label} {name} is required, but not provided while calling.")
+                    errors.add(
+                        uses_pos, f"{label} {name} is required, but not provided while calling."
+                    )
             known = {str(k).upper() for k in declared}
             for name in provided if isinstance(given, dict) else ():
                 if name not in known:
                     original = next(k for k in given if str(k).upper() == name)
                     where = job.where(f"{key}.{original}")
-                    errors.add(where, f"Invalid {label.lower()}, {original} is not defined in the referenced workflow.")
-
+                    errors.add(
+                        where,
+                        f"Invalid {label.lower()}, {original} is not defined in the referenced workflow.",
+                    )
 
 
 _INPUT_KINDS = {"boolean": bool, "number": (int, float), "string": (str, int, float, bool)}
 
 
-def _check_input_type(job: Job, name: str, declared: Any, given: dict[str, Any], errors: ErrorList) -> None:
+def _check_input_type(
+    job: Job, name: str, declared: Any, given: dict[str, Any], errors: ErrorList
+) -> None:
     """A literal `with:` value must suit the input's declared type (expressions are checked
     when they are evaluated); like GitHub, numbers and booleans pass as strings."""
     original = next(k for k in given if str(k).upper() == str(name).upper())
@@ -218,7 +239,9 @@ def _check_input_type(job: Job, name: str, declared: Any, given: dict[str, Any],
     if isinstance(value, str) and "${{" in value:
         return
     kinds = _INPUT_KINDS.get(str(declared))
-    if kinds is None or (isinstance(value, kinds) and not (declared == "number" and isinstance(value, bool))):
+    if kinds is None or (
+        isinstance(value, kinds) and not (declared == "number" and isinstance(value, bool))
+    ):
         return
     shown = ("true" if value else "false") if isinstance(value, bool) else value
     errors.add(job.where(f"with.{original}"), f"Unexpected value '{shown}'")

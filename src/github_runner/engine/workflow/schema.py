@@ -91,7 +91,9 @@ class Schema:
                 "mapping", "mapping", loose_key_type="string", loose_value_type="any"
             ),
             "any": Definition(
-                "any", "one-of", one_of=["null", "boolean", "number", "string", "sequence", "mapping"]
+                "any",
+                "one-of",
+                one_of=["null", "boolean", "number", "string", "sequence", "mapping"],
             ),
         }
         for name, body in data.get("definitions", {}).items():
@@ -148,7 +150,11 @@ class Schema:
     @staticmethod
     def _references(definition: Definition) -> list[str]:
         refs = [p.type for p in definition.properties.values()] + list(definition.one_of)
-        refs += [t for t in (definition.loose_key_type, definition.loose_value_type, definition.item_type) if t]
+        refs += [
+            t
+            for t in (definition.loose_key_type, definition.loose_value_type, definition.item_type)
+            if t
+        ]
         return refs
 
     def get(self, name: str) -> Definition:

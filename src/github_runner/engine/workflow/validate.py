@@ -105,13 +105,17 @@ class TemplateValidator:
             seen.add(name.upper())
         return name
 
-    def _expression_key(self, key: Token, value: Token, info: DefinitionInfo, value_info: DefinitionInfo) -> Token:
+    def _expression_key(
+        self, key: Token, value: Token, info: DefinitionInfo, value_info: DefinitionInfo
+    ) -> Token:
         if info.allowed:
             return self.read(value, value_info)
         self.errors.add(key.pos, "A template expression is not allowed in this context")
         return value
 
-    def _well_known(self, mapping: MappingToken, info: DefinitionInfo, defs: list[Definition]) -> None:
+    def _well_known(
+        self, mapping: MappingToken, info: DefinitionInfo, defs: list[Definition]
+    ) -> None:
         loose_key = defs[0].loose_key_type
         loose_value = defs[0].loose_value_type
         seen: set[str] = set()
@@ -121,7 +125,9 @@ class TemplateValidator:
             key = self._key(raw_key, info)
             if isinstance(key, ExpressionToken):
                 has_expression_key = True
-                pairs.append((key, self._expression_key(key, value, info, info.child(self.schema, "any"))))
+                pairs.append(
+                    (key, self._expression_key(key, value, info, info.child(self.schema, "any")))
+                )
                 continue
             name = self._key_name(raw_key, key, seen)
             if name is None:
@@ -172,7 +178,9 @@ class TemplateValidator:
             defs[:] = [d for d in defs if name in d.properties]
         return found
 
-    def _all_loose(self, mapping: MappingToken, info: DefinitionInfo, definition: Definition) -> None:
+    def _all_loose(
+        self, mapping: MappingToken, info: DefinitionInfo, definition: Definition
+    ) -> None:
         key_info = info.child(self.schema, definition.loose_key_type)
         value_info = info.child(self.schema, definition.loose_value_type)
         seen: set[str] = set()
@@ -275,7 +283,9 @@ class TemplateValidator:
         trimmed = inner.strip()
         if not trimmed:
             return "expr", "", "An expression was expected"
-        if trimmed.startswith(INSERT) and (len(trimmed) == len(INSERT) or trimmed[len(INSERT)].isspace()):
+        if trimmed.startswith(INSERT) and (
+            len(trimmed) == len(INSERT) or trimmed[len(INSERT)].isspace()
+        ):
             params = trimmed[len(INSERT) :].split()
             if params:
                 return (

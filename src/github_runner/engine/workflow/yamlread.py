@@ -189,7 +189,9 @@ def _measure(token: Token) -> tuple[int, int]:
     return nodes, depth + (1 if is_collection else 0)
 
 
-def read_yaml(file: str, text: str, max_depth: int = 50, allow_anchors: bool = True) -> Token | None:
+def read_yaml(
+    file: str, text: str, max_depth: int = 50, allow_anchors: bool = True
+) -> Token | None:
     """Read the first document of `text`; None for an empty file. Raises YamlFatal.
 
     With `allow_anchors` (github.com since 2025) an alias stands for a copy of its anchored
@@ -235,7 +237,9 @@ def read_yaml(file: str, text: str, max_depth: int = 50, allow_anchors: bool = T
                 raise YamlFatal("Maximum YAML nodes exceeded")
             anchor = getattr(event, "anchor", None)
             if anchor and not allow_anchors:
-                raise YamlFatal(f"Anchors are not currently supported. Remove the anchor '{anchor}'")
+                raise YamlFatal(
+                    f"Anchors are not currently supported. Remove the anchor '{anchor}'"
+                )
             if isinstance(event, AliasEvent):
                 target = anchors.get(str(anchor))
                 if target is None or any(t is target for t in stack):
@@ -251,7 +255,12 @@ def read_yaml(file: str, text: str, max_depth: int = 50, allow_anchors: bool = T
             if isinstance(event, ScalarEvent):
                 style = event.style or None
                 pos = pos_of(event)
-                if style is None and not event.value and last_end is not None and _is_value(stack, pending_key):
+                if (
+                    style is None
+                    and not event.value
+                    and last_end is not None
+                    and _is_value(stack, pending_key)
+                ):
                     # An empty value sits right after its key's colon, not at the next token.
                     pos = Pos(file, last_end.line + 1, last_end.column + 2)
                 scalar = scalar_token(event.value, event.tag, style, pos)
