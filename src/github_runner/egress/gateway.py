@@ -116,6 +116,7 @@ class Gateway:
         self._admitted: dict[tuple[str, str, Any], float] = {}
         self.setup_seconds = 0.0
         self.started = False
+        self.job_ipv6 = True
 
     # --- life cycle --------------------------------------------------------------------------
 
@@ -153,14 +154,16 @@ class Gateway:
             f"addr add {a.up_peer6}/126 dev {self.host_if} nodad\n"
             f"link set {self.host_if} addrgenmode none up\n"
         ))
+        # Docker disables IPv6 in its containers: the job then simply has no IPv6 (never unfiltered)
+        self.job_ipv6 = run_in_netns(self.job_netns, _ipv6_enabled)
         await run(["nsenter", f"--net={self.job_netns}", "ip", "-b", "-"], stdin=(
             f"link add {self.job_if} type veth peer name {self.gwj_if} netns {self.gw_name}\n"
             "link set lo up\n"
             f"addr add {a.job4}/{a.prefix4} dev {self.job_if}\n"
-            f"addr add {a.job6}/{a.prefix6} dev {self.job_if} nodad\n"
-            f"link set {self.job_if} addrgenmode none up\n"
-            f"route add default via {a.gw4}\n"
-            f"route add default via {a.gw6}\n"
+            + (f"addr add {a.job6}/{a.prefix6} dev {self.job_if} nodad\n" if self.job_ipv6 else "")
+            + f"link set {self.job_if} addrgenmode none up\n"
+            f"route replace default via {a.gw4}\n"  # Docker may have put its own there
+            + (f"route replace default via {a.gw6}\n" if self.job_ipv6 else "")
         ))
         await run(["ip", "-n", self.gw_name, "-b", "-"], stdin=(
             "link set lo up\n"
@@ -350,6 +353,14 @@ class Gateway:
         data = {"pid": os.getpid(), "token": self.token, "slot": self.slot, "uplink_netns": uplink,
                 "job_netns": str(self.job_netns), "created": time.time()}
         (self.state_dir / f"{self.token}.json").write_text(json.dumps(data))
+
+
+def _ipv6_enabled() -> bool:
+    try:
+        with open("/proc/sys/net/ipv6/conf/default/disable_ipv6", encoding="ascii") as fh:
+            return fh.read().strip() == "0"
+    except OSError:
+        return False
 
 
 async def remove_gateway(token: str, uplink: str | None, state_dir: Path) -> None:

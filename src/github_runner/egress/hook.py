@@ -55,6 +55,7 @@ class EgressHook:
         self.state_dir = state_dir
         self.gateway: Gateway | None = None
         self.on_detach: Callable[[], Awaitable[None]] | None = None  # e.g. the job-summary writer
+        self.started = False  # a gateway ran for this job (so there is something to summarise)
 
     @property
     def active(self) -> bool:
@@ -77,6 +78,7 @@ class EgressHook:
                 f"egress {self.policy.mode} mode: refusing to start the job: {exc}"
             ) from exc
         self.gateway = gateway
+        self.started = True
 
     async def detach(self) -> None:
         had_gateway = self.gateway is not None
@@ -125,7 +127,7 @@ class EgressReporter:
 
     async def job_end(self) -> None:
         """Append the egress table to the job summary (once; also called from `detach`)."""
-        if self._summarised or self.sink is None or self.hook is None or not self.hook.active or self.job_id is None:
+        if self._summarised or self.sink is None or self.hook is None or not self.hook.started or self.job_id is None:
             return
         self._summarised = True
         await self.sink.emit(SummaryAppended(job_id=self.job_id, step_id=SUMMARY_STEP,

@@ -49,20 +49,28 @@ def repo(world: World) -> Iterator[Path]:
     shutil.rmtree(d, ignore_errors=True)
 
 
-def run_exec(world: World, repo: Path, other: str, *flags: str) -> subprocess.CompletedProcess[str]:
+def run_exec(world: World, repo: Path, other: str, *flags: str, executor: str = "sandbox"
+             ) -> subprocess.CompletedProcess[str]:
     (repo / ".github" / "workflows" / "ci.yml").write_text(WORKFLOW.format(other=other))
     for f in ("out.txt", "other.txt"):
         (repo / f).unlink(missing_ok=True)
     env = {**os.environ, "GITHUB_RUNNER_EGRESS_UPLINK_NETNS": world.netns}
-    argv = [sys.executable, "-m", "github_runner", "exec", "-C", str(repo), "--executor", "sandbox",
+    argv = [sys.executable, "-m", "github_runner", "exec", "-C", str(repo), "--executor", executor,
             "--egress-upstream", f"127.0.0.1:{world.upstream[1]}", *flags]
     return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
 
 
-def test_block_mode_names_the_blocked_endpoint(world: World, repo: Path, tmp_path: Path) -> None:
+def _docker_ready() -> bool:
+    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("executor", ["sandbox", "docker"])
+def test_block_mode_names_the_blocked_endpoint(world: World, repo: Path, tmp_path: Path, executor: str) -> None:
+    if executor == "docker":  # §7 case 23: the job container's netns behind the same gateway
+        require(_docker_ready(), "dockerd is not running (.ci/setup.d/20-dockerd.sh)")
     log = tmp_path / "egress.jsonl"
     res = run_exec(world, repo, "blocked.example", "--egress", "block", "--allow", "allowed.example:80",
-                   "--allow", "*.allowed.example:80", "--egress-log", str(log))
+                   "--allow", "*.allowed.example:80", "--egress-log", str(log), executor=executor)
     out = res.stdout + res.stderr
     assert res.returncode == 1, out
     assert f"allowed.example:80 ok:hello from {world.ip4(10)}:80" in out
