@@ -17,10 +17,14 @@ def test_all_three_upstreams_are_present() -> None:
             "gitlab-runner-masker.json"} <= names  # fmt: skip
 
 
+@pytest.mark.parametrize("engine", ["hyperscan", "ahocorasick"])
 @pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
-def test_vector_file_scores_fully(path: Path) -> None:
+def test_vector_file_scores_fully(path: Path, engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from scorers.masking import score
 
+    from github_runner.secrets.matchers import ENGINE_ENV
+
+    monkeypatch.setenv(ENGINE_ENV, engine)
     results = score(path)
     failed = [f"{r.id}: {r.detail}" for r in results if r.status == "failed"]
     assert not failed, "\n".join(failed)

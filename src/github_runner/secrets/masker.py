@@ -14,9 +14,10 @@ Rules (GitHub's runner, plus what `../shared/testdata/masking/` adds):
   all non-secret bytes are kept, and however the input is chunked the output is the same as
   masking it in one piece.
 
-Matching uses one Aho-Corasick automaton (`ahocorasick-rs`, Rust) over whole blocks, with the
-detectors' literal anchors in the same automaton, so a block is scanned once whatever the number
-of secrets; Python only touches the (rare) hits and the short tail. See `bench/masker.py`.
+Matching uses one multi-literal matcher (`matchers.py`: Hyperscan, or Aho-Corasick as the
+fallback) over whole blocks, with the detectors' literal anchors in the same database, so a
+block is scanned once whatever the number of secrets; Python only touches the (rare) hits and
+the short tail. See `bench/masker.py`.
 """
 
 from __future__ import annotations
@@ -27,10 +28,9 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-import ahocorasick_rs
-
 from github_runner.secrets import detectors as det
 from github_runner.secrets.encoders import DEFAULT_ENCODERS, Encoder, derived_forms
+from github_runner.secrets.matchers import Matcher, build_matcher
 
 log = logging.getLogger("github_runner.secrets")
 
@@ -43,31 +43,20 @@ WORD_HOLD_CAP = 64 * 1024
 _PREFIX_KEY = 4
 
 
-# Above these sizes building a DFA takes seconds (a 16 000-character secret: ~9 s); the
-# contiguous NFA builds in milliseconds and scans at about half the DFA's speed.
-DFA_MAX_PATTERN = 4096
-DFA_MAX_TOTAL = 4 * 1024 * 1024
-
-
 @dataclass
 class _Compiled:
     """An immutable snapshot of the patterns; streams keep using one while `add` builds the next.
 
-    Two automata over the same patterns (secrets first, then detector anchors): a
-    leftmost-longest one scans whole blocks (the fast path: one pass, few hits), and an
-    overlapping one looks inside each hit for matches that leftmost-longest skips (a secret
-    starting inside another one); every other match starts at or after a hit's end, where
-    the leftmost-longest scan finds it.
+    One matcher over secrets and detector anchors together (secrets first, then anchors), so
+    a block is scanned once whatever the number of secrets.
     """
 
-    scanner: ahocorasick_rs.BytesAhoCorasick | None
-    overlapper: ahocorasick_rs.BytesAhoCorasick | None
+    matcher: Matcher | None
     secret_count: int  # pattern indexes below this are secrets, the rest detector anchors
     anchors: list[tuple[det.Detector, bytes]]
     scanners: list[det.Detector]  # detectors that scan blocks themselves
     sorted_secrets: list[bytes]
     max_len: int  # longest secret
-    max_pattern: int  # longest secret or anchor
     first_bytes: frozenset[int]
     short_prefixes: frozenset[bytes]  # every prefix shorter than _PREFIX_KEY
     key_prefixes: frozenset[bytes]  # the first _PREFIX_KEY bytes of each longer secret
@@ -76,24 +65,15 @@ class _Compiled:
 
     @classmethod
     def build(
-        cls, secrets: Iterable[bytes], detectors: Sequence[det.Detector], mask: bytes
+        cls,
+        secrets: Iterable[bytes],
+        detectors: Sequence[det.Detector],
+        mask: bytes,
+        engine: str | None = None,
     ) -> _Compiled:
         ordered = sorted(set(secrets))
         anchors = [(d, a) for d in detectors for a in d.anchors]
         patterns = ordered + [a for _, a in anchors]
-        scanner = overlapper = None
-        if patterns:
-            longest = max(map(len, patterns))
-            small = longest <= DFA_MAX_PATTERN and sum(map(len, patterns)) <= DFA_MAX_TOTAL
-            impl = ahocorasick_rs.Implementation
-            scanner = ahocorasick_rs.BytesAhoCorasick(
-                patterns,
-                matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
-                implementation=impl.DFA if small else impl.ContiguousNFA,
-            )
-            overlapper = ahocorasick_rs.BytesAhoCorasick(
-                patterns, implementation=impl.ContiguousNFA
-            )
         short: set[bytes] = set()
         keys: set[bytes] = set()
         for p in ordered:
@@ -102,47 +82,18 @@ class _Compiled:
             if len(p) > _PREFIX_KEY:
                 keys.add(p[:_PREFIX_KEY])
         return cls(
-            scanner=scanner,
-            overlapper=overlapper,
+            matcher=build_matcher(patterns, engine) if patterns else None,
             secret_count=len(ordered),
             anchors=anchors,
             scanners=[d for d in detectors if type(d).scan is not det.Detector.scan],
             sorted_secrets=ordered,
             max_len=max((len(p) for p in ordered), default=0),
-            max_pattern=max((len(p) for p in patterns), default=0),
             first_bytes=frozenset(p[0] for p in ordered),
             short_prefixes=frozenset(short),
             key_prefixes=frozenset(keys),
             has_detectors=bool(detectors),
             mask=mask,
         )
-
-    def matches(self, buf: bytes) -> list[tuple[int, int, int]]:
-        """Every (pattern, start, end) occurrence in `buf`, overlapping ones included.
-
-        The leftmost-longest scan misses only matches that start inside one of its hits (or
-        at a hit's start, when shorter). Those end before `hit.end - 1 + max_pattern`, so an
-        overlapping search over each hit's region (regions merged) finds the complete set.
-        """
-        assert self.scanner is not None and self.overlapper is not None
-        found = self.scanner.find_matches_as_indexes(buf)
-        if not found:
-            return found
-        n, reach = len(buf), self.max_pattern - 1
-        regions: list[list[int]] = []
-        for _, start, end in found:
-            stop = min(n, end + reach)
-            if regions and start <= regions[-1][1]:
-                regions[-1][1] = max(regions[-1][1], stop)
-            else:
-                regions.append([start, stop])
-        complete: list[tuple[int, int, int]] = []
-        for begin, stop in regions:
-            for index, s, e in self.overlapper.find_matches_as_indexes(
-                buf[begin:stop], overlapping=True
-            ):
-                complete.append((index, begin + s, begin + e))
-        return complete
 
     def _is_proper_prefix(self, suffix: bytes) -> bool:
         secrets = self.sorted_secrets
@@ -174,9 +125,9 @@ class _Compiled:
     def process(self, buf: bytes, final: bool) -> tuple[bytes, int]:
         """Mask what can be decided in `buf`; return (output, index of the first held byte)."""
         n = len(buf)
-        if not n or (self.scanner is None and not self.scanners):
+        if not n or (self.matcher is None and not self.scanners):
             return buf, n
-        hits = self.matches(buf) if self.scanner is not None else []
+        hits = self.matcher.find_all(buf) if self.matcher is not None else []
         if final:
             cut = word = n
         else:
@@ -319,8 +270,10 @@ class Masker:
         detectors: Iterable[det.Detector] | None = None,
         refuse_blank: bool = True,
         mask: str = MASK,
+        engine: str | None = None,
     ) -> None:
         self._lock = threading.RLock()
+        self._engine = engine
         self._min_length = max(1, min_length)
         self._encoders: list[Encoder] = list(encoders)
         self._detectors: list[det.Detector] = (
@@ -389,12 +342,19 @@ class Masker:
                 detectors=self._detectors,
                 refuse_blank=self._refuse_blank,
                 mask=self._mask,
+                engine=self._engine,
             )
             twin._values = dict(self._values)
             return twin
 
     def __len__(self) -> int:
         return len(self._values)
+
+    @property
+    def engine(self) -> str:
+        """The matching engine in use ("hyperscan" or "ahocorasick"; "none" before any pattern)."""
+        matcher = self._compiled().matcher
+        return matcher.name if matcher is not None else "none"
 
     def _forms(self, value: str) -> frozenset[bytes]:
         keep = self._min_length
@@ -414,7 +374,9 @@ class Masker:
                 forms: set[bytes] = set()
                 for value_forms in self._values.values():
                     forms |= value_forms
-                self._snapshot = _Compiled.build(forms, self._detectors, self._mask.encode())
+                self._snapshot = _Compiled.build(
+                    forms, self._detectors, self._mask.encode(), self._engine
+                )
             return self._snapshot
 
     # masking ------------------------------------------------------------------------------
