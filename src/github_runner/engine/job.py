@@ -22,6 +22,18 @@ from github_runner.engine.plan import JobOutcome, JobPlan, RunnerInfo
 from github_runner.engine.state import JobState, Scope
 
 
+def go_duration(seconds: float) -> str:
+    """GitHub's duration text in timeout messages (Go's format): `45m0s`, `6h0m0s`, `1.5s`."""
+    if seconds < 60:
+        return f"{seconds:.6g}s"
+    whole = int(seconds)
+    h, rest = divmod(whole, 3600)
+    m, s = divmod(rest, 60)
+    frac = seconds - whole
+    sec = f"{s + frac:.6g}" if frac else str(s)
+    return f"{h}h{m}m{sec}s" if h else f"{m}m{sec}s"
+
+
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:80] or "job"
 
@@ -201,9 +213,7 @@ async def _run_steps(
     except asyncio.TimeoutError:
         timed_out = True
         await log.annotate(
-            "error",
-            f"The job running on runner {runner.name} has exceeded the maximum execution time "
-            f"of {plan.timeout_minutes:g} minutes.",
+            "error", f"The job has exceeded the maximum execution time of {go_duration(timeout or 0)}"
         )
         state.cancel.set()
         await task
@@ -211,9 +221,9 @@ async def _run_steps(
         state.cancel.set()
         await task
         raise
-    if state.cancelled and not timed_out:
-        result = "cancelled"
-    elif timed_out or state.status == "failure":
+    if state.cancelled or timed_out:
+        result = "cancelled"  # GitHub concludes a timed-out job as cancelled too
+    elif state.status == "failure":
         result = "failure"
     else:
         result = "success" if state.status == "success" else state.status

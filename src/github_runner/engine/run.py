@@ -166,8 +166,9 @@ class WorkflowRun:
         if status == "cancelled" and "always(" not in job.condition.lower() and "cancelled(" not in job.condition.lower():
             run_it = False
         if not run_it:
-            await self.reporter.emit(JobFinished(self.prefix + key, key, "skipped"))
-            return self._finish_skipped(key, "skipped")
+            result = "cancelled" if self.cancel.is_set() else "skipped"  # the run was cancelled
+            await self.reporter.emit(JobFinished(self.prefix + key, key, result))  # type: ignore[arg-type]
+            return self._finish_skipped(key, result)
         if job.is_reusable_call and job.called is None:
             message = f"job {key!r}: remote reusable workflows (`uses: {job.uses}`) are not supported yet"
             await log.annotate("error", f"{job.pos}: {message}" if job.pos else message)

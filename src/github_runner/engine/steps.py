@@ -261,6 +261,7 @@ async def run_script(
         script_path.unlink(missing_ok=True)
     outputs = await io.finish()
     if code == "cancelled":
+        await state.log.annotate("error", "The operation was canceled.", step_id=scope.log_id(step.id))
         return "cancelled", outputs
     if code == "timeout":
         await state.log.annotate(

@@ -92,3 +92,9 @@ def test_graph_order_cycle_unknown_select() -> None:
     assert graph.dependents(needs, "a") == ["b", "c"]
     with pytest.raises(graph.GraphError, match="no job 'q'"):
         graph.select(needs, ["q"])
+
+
+def test_go_duration_texts() -> None:
+    from github_runner.engine.job import go_duration
+
+    assert [go_duration(x) for x in (1.2, 60, 2700, 21600, 90.5)] == ["1.2s", "1m0s", "45m0s", "6h0m0s", "1m30.5s"]
