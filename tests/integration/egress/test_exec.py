@@ -104,3 +104,39 @@ def test_audit_then_report_then_block_passes(world: World, repo: Path, tmp_path:
 def test_bad_allow_entry_is_bad_input(world: World, repo: Path) -> None:
     res = run_exec(world, repo, "x", "--egress", "block", "--allow", "a.*.com")
     assert res.returncode == 2 and "entry 0 'a.*.com'" in res.stderr
+
+
+HARDENED = """
+on: push
+jobs:
+  build:
+    runs-on: self-hosted
+{egress}
+    steps:
+{harden}
+      - name: Fetch
+        run: python3 client.py allowed.example:80 blocked.example:80
+"""
+
+
+@pytest.mark.parametrize("form", ["egress-key", "harden-runner"])
+def test_job_states_its_own_policy(world: World, repo: Path, form: str) -> None:
+    egress = "    egress:\n      mode: enforce\n      allow: [allowed.example:80]" if form == "egress-key" else ""
+    harden = ("      - uses: step-security/harden-runner@0634a2670c59f64b4a01f0f96f84700a4088b9f0\n"
+              "        with:\n          egress-policy: block\n          allowed-endpoints: >\n"
+              "            allowed.example:80\n") if form == "harden-runner" else ""
+    (repo / ".github" / "workflows" / "ci.yml").write_text(HARDENED.format(egress=egress, harden=harden))
+    env = {**os.environ, "GITHUB_RUNNER_EGRESS_UPLINK_NETNS": world.netns}
+    res = subprocess.run([sys.executable, "-m", "github_runner", "exec", "-C", str(repo), "--executor", "sandbox",
+                          "--egress-upstream", f"127.0.0.1:{world.upstream[1]}"],  # no --egress: the job asks
+                         capture_output=True, text=True, env=env, timeout=120)
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out
+    assert f"allowed.example:80 ok:hello from {world.ip4(10)}:80" in out
+    assert "blocked.example:80 resolve-failed" in out
+    assert "egress: mode block" in out
+    if form == "harden-runner":
+        assert "step-security/harden-runner is not run" in out
+        assert "mode block from jobs.build.steps[0] (harden-runner)" in out
+    else:
+        assert "mode block from jobs.build.egress" in out
