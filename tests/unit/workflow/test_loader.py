@@ -471,3 +471,15 @@ def test_event_filters_are_normalized_like_githubs() -> None:
         "workflow_dispatch": {"inputs": {"who": {"type": "string", "description": "x"}}},
         "schedule": [{"cron": "0 0 * * *"}],
     }
+
+
+def test_workflow_call_defaults_have_the_input_type() -> None:
+    text = (
+        "on:\n  workflow_call:\n    inputs:\n      a: {type: boolean, default: 'yes'}\n"
+        "      b: {type: number, default: 3}\n      c: {type: string, default: 3}\n"
+        "      d: {type: boolean, default: '${{ github.event_name == 1 }}'}\n"
+        "jobs:\n  j:\n    runs-on: x\n    steps: [{run: a}]\n"
+    )
+    with pytest.raises(WorkflowError) as info:
+        parse_workflow("w.yml", text)
+    assert info.value.errors == ["w.yml (Line: 4, Col: 35): Unexpected value 'yes'"]

@@ -73,6 +73,22 @@ def check_dispatch_inputs(on: Token, errors: ErrorList) -> None:
             errors.add(spec.pos, "Input type is not 'choice', but 'options' is defined")
 
 
+def check_call_input_defaults(on: Token, errors: ErrorList) -> None:
+    """A `workflow_call` input's literal default has the input's type (strings take any
+    scalar, as GitHub converts them)."""
+    call = on.get("workflow_call") if isinstance(on, MappingToken) else None
+    inputs = call.get("inputs") if isinstance(call, MappingToken) else None
+    if not isinstance(inputs, MappingToken):
+        return
+    for _, spec in inputs.pairs:
+        if not isinstance(spec, MappingToken):
+            continue
+        default = spec.get("default")
+        wanted = {"boolean": "boolean", "number": "number"}.get(string_value(spec.get("type")) or "")
+        if isinstance(default, LiteralToken) and wanted and default.kind != wanted:
+            errors.add(default.pos, f"Unexpected value '{default}'")
+
+
 def check_runs_on(token: Token, errors: ErrorList) -> None:
     """A runner group is a bare name or `organization/NAME` / `enterprise/NAME`."""
     group = token.get("group") if isinstance(token, MappingToken) else None

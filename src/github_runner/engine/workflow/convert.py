@@ -11,6 +11,7 @@ from typing import Any
 
 from .checks import (
     JOB_CHECKS,
+    check_call_input_defaults,
     check_concurrency,
     check_dispatch_inputs,
     check_matrix,
@@ -92,6 +93,7 @@ class Converter:
             if name == "on":
                 wf.on = self.events(value)
                 check_dispatch_inputs(value, self.errors)
+                check_call_input_defaults(value, self.errors)
             elif name == "name":
                 wf.name = _raw(value)
             elif name == "run-name":
