@@ -66,6 +66,7 @@ class Slot:
         self.seen: deque[str] = deque(maxlen=256)
         self.jobs_done = 0
         self.fatal: str | None = None
+        self.gone = False  # an ephemeral runner deleted by the server after its job
         self.message_received_at: float | None = None
 
     @property
@@ -79,7 +80,7 @@ class Slot:
     def _done(self) -> bool:
         if self.worker is not None:
             return False
-        return self.service.stopping or (self.one_job and self.jobs_done > 0)
+        return self.service.stopping or self.gone or (self.one_job and self.jobs_done > 0)
 
     async def run(self) -> None:
         try:
@@ -169,7 +170,13 @@ class Slot:
             log.info("%s: session expired; creating a new one", self.name)
             self.has_session = False
         except RunnerDeletedError as exc:
-            self._set_fatal(f"deleted: {exc}")
+            if self.ident.runner.ephemeral and (busy or self.jobs_done > 0):
+                # the server deletes an ephemeral runner once its job completes: expected
+                self.gone = True
+                if self.supervise_task is not None:
+                    await asyncio.shield(self.supervise_task)
+            else:
+                self._set_fatal(f"deleted: {exc}")
         except FATAL as exc:
             self._set_fatal(str(exc))
         except MessageError as exc:
@@ -281,7 +288,10 @@ class Slot:
             log.warning("%s: busy; not running job %s", self.name, job.job_id)
             return
         worker = WorkerProcess(self.name, job.job_id)
-        work = Path(self.ident.runner.work_folder or "_work")
+        r = self.service.settings.runner
+        # the config file wins over what registration (or a JIT blob) recorded
+        work = r.work_dir if "work_dir" in r.model_fields_set else Path(
+            self.ident.runner.work_folder or "_work")
         if not work.is_absolute():
             work = self.service.state.root / work
         work = work / self.name
