@@ -14,11 +14,12 @@ from .errors import Pos, WorkflowError
 from .model import Job, Node, Step, Strategy, Workflow, condition_expression
 
 if TYPE_CHECKING:
-    from .action import ActionManifest, load_action
-    from .loader import load_workflow, load_workflows
+    from .action import ActionManifest, load_action, parse_action
+    from .loader import ReaderOptions, load_workflow, load_workflows, parse_workflow
 
 __all__ = [
     "ActionManifest",
+    "ReaderOptions",
     "Job",
     "Node",
     "Pos",
@@ -30,13 +31,18 @@ __all__ = [
     "load_action",
     "load_workflow",
     "load_workflows",
+    "parse_action",
+    "parse_workflow",
 ]
 
 _LAZY = {
     "load_workflow": "loader",
     "load_workflows": "loader",
     "load_action": "action",
+    "parse_action": "action",
     "ActionManifest": "action",
+    "parse_workflow": "loader",
+    "ReaderOptions": "loader",
 }
 
 
