@@ -161,3 +161,33 @@ def test_format_checks_the_whole_string_before_evaluating_arguments() -> None:
         run("format('{0}{1}', fromJSON('bad'))")
     with pytest.raises(ExpressionError, match="Error parsing fromJson"):
         run("format('{0}', fromJSON('bad'))")
+
+
+def test_filter_results_leave_as_plain_arrays() -> None:
+    from github_runner.engine.expressions import FilteredArray, interpolate
+
+    ctx = EvalContext({"c": {"items": [{"n": {"x": 1}}, {"n": {"x": 2}}]}})
+    names = evaluate("c.items.*.n", ctx)
+    assert names == [{"x": 1}, {"x": 2}] and type(names) is list
+    assert type(interpolate("${{ c.items.*.n }}", ctx)) is list
+    # Stored back in a context, it indexes like any array: `.x` on an array is null.
+    again = EvalContext({"m": {"names": names}})
+    assert evaluate("m.names.x", again) is None
+    assert evaluate("m.names.*.x", again) == [1, 2]
+    assert not isinstance(names, FilteredArray)
+
+
+@pytest.mark.parametrize(
+    "expr",
+    ["c.a.b.c", "c.A.B", "c.list.b", "c.s.length", "c.n.x", "c.missing.x.y", "c.a.Infinity"],
+)
+def test_folded_property_paths_match_index_chains(expr: str) -> None:
+    from github_runner.engine.expressions.nodes import Index, NamedValue, PropertyName
+
+    ctx = EvalContext({"c": {"a": {"b": {"c": 5}}, "list": [{"b": 1}], "s": "str", "n": None}})
+    root, *keys = expr.split(".")
+    chain: Any = NamedValue(root)
+    for key in keys:
+        chain = Index(chain, PropertyName(key))
+    assert type(parse(expr, named_values=["c"])).__name__ == "PropertyPath"
+    assert evaluate(expr, ctx) == chain.eval(ctx)

@@ -13,7 +13,7 @@ from .interpolation import OPEN, single_expression, to_format_expression
 from .nodes import And, Call, Node
 from .parser import parse
 from .status import STATUS_FUNCTIONS
-from .values import fold, truthy
+from .values import FilteredArray, fold, truthy
 
 
 def evaluate(node_or_text: Node | str, ctx: EvalContext) -> Any:
@@ -23,11 +23,17 @@ def evaluate(node_or_text: Node | str, ctx: EvalContext) -> Any:
     """
     node = parse(node_or_text) if isinstance(node_or_text, str) else node_or_text
     try:
-        return node.eval(ctx)
+        return plain(node.eval(ctx))
     except ExpressionError:
         raise
     except RecursionError:
         raise ExpressionError("evaluation", "Maximum object depth exceeded") from None
+
+
+def plain(value: Any) -> Any:
+    """A filter result leaves the evaluator as an ordinary array, as the runner's context data
+    does: stored back into a context, it must index like any other array."""
+    return list(value) if type(value) is FilteredArray else value
 
 
 def has_status_function(node: Node) -> bool:

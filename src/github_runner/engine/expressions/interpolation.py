@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ExpressionError
 from .parser import parse
-from .values import CaseInsensitiveDict, to_string
+from .values import CaseInsensitiveDict, FilteredArray, to_string
 
 if TYPE_CHECKING:
     from .context import EvalContext
@@ -140,7 +140,8 @@ def interpolate(
         fn = None if functions is None else tuple(functions)
         pieces = _compile(value, nv, fn)
         if len(pieces) == 1 and not isinstance(pieces[0], str):
-            return pieces[0].eval(ctx)
+            value = pieces[0].eval(ctx)
+            return list(value) if type(value) is FilteredArray else value
         return "".join(p if isinstance(p, str) else to_string(p.eval(ctx)) for p in pieces)
     if isinstance(value, Mapping):
         out = {

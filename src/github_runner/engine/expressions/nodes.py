@@ -59,6 +59,12 @@ class Literal(Node):
         return f"Literal({self.value!r})"
 
 
+class PropertyName(Literal):
+    """The `b` of `a.b`: always a keyword, so never an array index (`arr.b` is null)."""
+
+    __slots__ = ()
+
+
 class Wildcard(Node):
     __slots__ = ()
 
@@ -283,6 +289,63 @@ class Call(Node):
 
     def __repr__(self) -> str:
         return f"Call({self.name!r}, {self.args!r})"
+
+
+class PropertyPath(Node):
+    """`name.a.b.c` folded into one node: the common context access, evaluated in one loop.
+
+    Only chains of `.keyword` steps are folded; on anything but an object a step gives null,
+    exactly what the equivalent Index nodes give.
+    """
+
+    __slots__ = ("keys", "name")
+
+    def __init__(self, name: str, keys: tuple[str, ...]) -> None:
+        self.name = name
+        self.keys = keys
+
+    def eval(self, ctx: EvalContext) -> Any:
+        value = ctx.named_value(self.name)
+        for key in self.keys:
+            if type(value) is dict:
+                found = value.get(key, _MISSING)
+                value = found if found is not _MISSING else lookup(value, key)[1]
+            elif isinstance(value, Mapping):
+                value = lookup(value, key)[1]
+            else:
+                return None
+        return value
+
+    def __repr__(self) -> str:
+        return f"PropertyPath({self.name!r}, {self.keys!r})"
+
+
+_MISSING = object()
+
+
+def fold_paths(node: Node) -> Node:
+    """Rewrite `NamedValue.prop.prop...` chains into PropertyPath nodes (after depth checks)."""
+    if type(node) is Index:
+        keys: list[str] = []
+        current: Node = node
+        while type(current) is Index and type(current.right) is PropertyName:
+            keys.append(current.right.value)
+            current = current.left
+        if type(current) is NamedValue and type(node) is Index and type(node.right) is PropertyName:
+            return PropertyPath(current.name, tuple(reversed(keys)))
+        node.left = fold_paths(node.left)
+        node.right = fold_paths(node.right)
+        return node
+    if isinstance(node, Not):
+        node.operand = fold_paths(node.operand)
+    elif isinstance(node, _Logical):
+        node.operands = [fold_paths(op) for op in node.operands]
+    elif isinstance(node, Compare):
+        node.left = fold_paths(node.left)
+        node.right = fold_paths(node.right)
+    elif isinstance(node, Call):
+        node.args[:] = [fold_paths(arg) for arg in node.args]
+    return node
 
 
 def depth(node: Node) -> int:

@@ -15,7 +15,21 @@ from typing import NoReturn
 from .errors import ExpressionError
 from .functions import BUILTINS, UNLIMITED, FunctionSpec
 from .lexer import T, Token, position, tokenize
-from .nodes import And, Call, Compare, Index, Literal, NamedValue, Node, Not, Or, Wildcard, depth
+from .nodes import (
+    And,
+    Call,
+    Compare,
+    Index,
+    Literal,
+    NamedValue,
+    Node,
+    Not,
+    Or,
+    PropertyName,
+    Wildcard,
+    depth,
+    fold_paths,
+)
 from .values import fold
 
 MAX_DEPTH = 50
@@ -200,7 +214,7 @@ def _build(expr: str, tokens: list[Token], functions: Mapping[str, FunctionSpec]
         elif kind is T.WILDCARD:
             operands.append(Wildcard())
         elif kind is T.PROPERTY:
-            operands.append(Literal(tok.raw))
+            operands.append(PropertyName(tok.raw))
         else:
             operands.append(Literal(tok.value))
         last = tok
@@ -231,7 +245,7 @@ def _parse_cached(expr: str, named_values: frozenset[str] | None, functions: fro
     root = _build(expr, tokens, table)
     if depth(root) > MAX_DEPTH:
         raise ExpressionError("parsing", f"Exceeded max expression depth {MAX_DEPTH}")
-    return root
+    return fold_paths(root)
 
 
 def parse(
