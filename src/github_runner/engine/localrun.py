@@ -155,6 +155,16 @@ class LocalRun:
             except WorkflowError as exc:
                 raise LocalRunError(_one_line(exc.errors)) from None
 
+    def mentions_egress(self) -> bool:
+        """A job states an `egress:` policy or uses harden-runner (which the runner enforces)."""
+        for wf in self.workflows:
+            for job in wf.jobs.values():
+                if job.egress is not None:
+                    return True
+                if any("harden-runner" in (step.uses or "") for step in job.steps):
+                    return True
+        return False
+
     # -- listing and dry run ------------------------------------------------------------------
 
     def listing(self) -> str:
