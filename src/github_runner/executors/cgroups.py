@@ -134,6 +134,7 @@ class Cgroup:
         """SIGKILL every process in this subtree; returns when it is empty."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        delay = 0.0005
         while True:
             pids = self.pids()
             if not pids:
@@ -145,14 +146,15 @@ class Cgroup:
                         break
                 except OSError:
                     break
-                await asyncio.sleep(0.002)
+                await asyncio.sleep(0.001)
             for pid in self.pids():
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
             self._freeze("THAWED")  # killed tasks die only once thawed
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
             if loop.time() > deadline:
                 raise ExecutorError(f"cgroup {self.rel}: processes survive SIGKILL: {sorted(self.pids())}")
 
@@ -172,7 +174,7 @@ class Cgroup:
                     except OSError as e:
                         if e.errno != errno.EBUSY or loop.time() > deadline:
                             raise ExecutorError(f"cannot remove cgroup {d}: {e}") from e
-                        await asyncio.sleep(0.01)
+                        await asyncio.sleep(0.001)
 
 
 def job_cgroup(job_id: str, limits: Limits) -> Cgroup:

@@ -11,6 +11,7 @@ stdout and stderr share one pipe, so their bytes arrive in the order the job wro
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import signal
 import subprocess
@@ -35,13 +36,21 @@ class _Protocol(asyncio.subprocess.SubprocessStreamProtocol):
             self.exited.set_result(rc if rc is not None else -1)
 
 
-def _join_cgroup(fds: Sequence[int]) -> Callable[[], None]:
-    def join() -> None:  # runs in the child between fork and exec: only raw syscalls here
+PR_SET_NO_NEW_PRIVS = 38
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _child_setup(fds: Sequence[int], no_new_privs: bool) -> Callable[[], None]:
+    prctl = _libc.prctl
+
+    def setup() -> None:  # runs in the child between fork and exec: only raw syscalls here
         pid = str(os.getpid()).encode()
         for fd in fds:
             os.write(fd, pid)
+        if no_new_privs and prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            os._exit(126)
 
-    return join
+    return setup
 
 
 class LocalProcess:
@@ -69,6 +78,7 @@ class LocalProcess:
         cgroup: Cgroup | None = None,
         pass_fds: Sequence[int] = (),
         clear_groups: bool = False,
+        no_new_privs: bool = False,
     ) -> "LocalProcess":
         loop = asyncio.get_running_loop()
         fds = cgroup.open_procs() if cgroup is not None else []
@@ -82,7 +92,7 @@ class LocalProcess:
                 env=dict(env),
                 cwd=cwd,
                 start_new_session=True,
-                preexec_fn=_join_cgroup(fds) if fds else None,
+                preexec_fn=_child_setup(fds, no_new_privs) if fds or no_new_privs else None,
                 pass_fds=tuple(pass_fds),
                 extra_groups=[] if clear_groups else None,
             )

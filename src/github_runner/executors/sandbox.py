@@ -23,6 +23,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from github_runner.executors.cgroups import Cgroup
 from github_runner.executors.envfilter import EnvFilter
 from github_runner.executors.limits import is_set, merge, parse_limits
 from github_runner.executors.localproc import LocalProcess
+from github_runner.executors.netns import loopback_up
 from github_runner.executors.shell import chown_tree, give_job_dirs
 from github_runner.executors.users import DEFAULT_JOB_USER, JobUser, resolve_user
 
@@ -41,7 +43,6 @@ TOOLS = {
     "nsenter": "util-linux",
     "setpriv": "util-linux",
     "unshare": "util-linux",
-    "ip": "iproute2",
     "env": "coreutils",
     "sleep": "coreutils",
 }
@@ -126,7 +127,7 @@ class SandboxJob:
         inner = self.bwrap_argv(hidden, ro_binds, w, own_net=not root)
         if root:
             drop = self.user.setpriv_prefix()
-            argv = ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *drop, *inner]
+            argv = ["unshare", "--net", "--", *drop, *inner]  # lo is brought up below, before any step
         else:
             argv = inner
         try:
@@ -150,6 +151,8 @@ class SandboxJob:
             out = first.decode(errors="replace").strip()
             raise ExecutorError(f"sandbox executor: bubblewrap failed to start the job (rc {rc}): {out}")
         self.init_pid = int(json.loads(info)["child-pid"])
+        if root:
+            await asyncio.to_thread(loopback_up, self.netns_path)
         if self.spec.network is not None:
             await self.spec.network.attach(self.netns_path)
             self._attached = True
@@ -162,7 +165,7 @@ class SandboxJob:
         return [
             "nsenter", "-t", str(self.init_pid), "-U", "-p", "-m", "-i", "-u", "-C", "-n",
             "-S", str(u.uid), "-G", str(u.gid), "-r", "-w", "--",
-            "/usr/bin/env", "-C", cwd, "/usr/bin/setpriv", "--no-new-privs", "--", *argv,
+            "/usr/bin/env", "-C", cwd, "--", *argv,  # no_new_privs: set before nsenter (inherited)
         ]
 
     async def run(
@@ -186,7 +189,7 @@ class SandboxJob:
         step_cg = self.cgroup.child(f"s{self._steps}") if self.cgroup is not None else None
         proc = await LocalProcess.start(
             self.step_argv(argv, cwd), env=self.job_env(env), cwd="/", stdin=stdin, cgroup=step_cg,
-            clear_groups=os.geteuid() == 0,
+            clear_groups=os.geteuid() == 0, no_new_privs=True,
         )
         self.procs.append(proc)
         return proc
@@ -196,19 +199,19 @@ class SandboxJob:
             return
         self._closed = True
         try:
-            if self.cgroup is not None:
-                await self.cgroup.kill_all()
-            if self.init is not None:
-                await self.init.kill()  # pid 1 of the job's pid namespace: takes the rest with it
-            for p in self.procs:
-                await p.kill()
+            if self.init is not None:  # pid 1 of the job's pid namespace: the kernel kills the rest
+                await self.init.signal(signal.SIGKILL)
+                await self.init.wait()
+                self.init.close()
         finally:
             try:
                 if self._attached and self.spec.network is not None:
                     await self.spec.network.detach()
             finally:
-                if self.cgroup is not None:
+                if self.cgroup is not None:  # also kills what sat outside the pid ns (nsenter)
                     await self.cgroup.remove()
+                for p in self.procs:
+                    p.close()
 
     async def __aenter__(self) -> "SandboxJob":
         return self
