@@ -86,7 +86,7 @@ def parse_dotenv(path: Path, flag: str) -> dict[str, str]:
             name, sep, value = line.partition(":")
         name = name.strip()
         if not sep or not _NAME.match(name):
-            raise InputError(f"{where}: expected NAME=VALUE, got {raw!r}")
+            raise InputError(f"{where}: expected NAME=VALUE (the line is not shown: it may hold a secret)")
         value = value.strip()
         # A quoted value may span lines until its closing quote.
         if value[:1] in ("'", '"') and value.count(value[0]) - value.count("\\" + value[0]) < 2:

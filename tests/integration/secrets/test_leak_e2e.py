@@ -111,3 +111,14 @@ def test_job_outputs_holding_a_secret_are_withheld(run: tuple[subprocess.Complet
 def test_shlex_quoted_form_is_the_raw_value() -> None:
     """`set -x` and shlex quote with single quotes, which keep the raw value (masked above)."""
     assert LEAK in shlex.quote(LEAK)
+
+
+def test_a_malformed_secret_file_names_the_line_not_its_text(tmp_path: Path) -> None:
+    secrets = tmp_path / "bad.env"
+    secrets.write_text(f"GOOD=fine-value\nTOKEN {LEAK}\n")
+    argv = [sys.executable, "-m", "github_runner", "exec", "-C", str(HERE / "leakrepo"),
+            "--secret-file", str(secrets), "--list"]  # fmt: skip
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert f"{secrets}:2: expected NAME=VALUE" in proc.stderr
+    assert LEAK not in proc.stderr + proc.stdout
