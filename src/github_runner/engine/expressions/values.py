@@ -421,6 +421,10 @@ def _compare_strings(a: str, b: str) -> int:
 
 
 def loose_equal(left: Any, right: Any) -> bool:
+    """`==`: coerce as the runner does, strings ignoring case, collections by identity."""
+    tl, tr = type(left), type(right)
+    if tl is str and tr is str:  # the common case: no coercion needed
+        return bool(left == right or fold(left) == fold(right))
     lk, rk = kind_of(left), kind_of(right)
     left, lk, right, rk = _coerce(left, lk, right, rk)
     if lk != rk:
