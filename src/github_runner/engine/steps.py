@@ -19,6 +19,7 @@ from github_runner.engine.events import StepFinished, StepStarted
 from github_runner.engine.expressions import EvalContext, ExpressionError, evaluate_condition
 from github_runner.engine.plan import StepOutcome, StepPlan
 from github_runner.engine.state import JobState, Scope
+from github_runner.executors.base import ExecutorError
 
 
 class StepError(Exception):
@@ -153,6 +154,15 @@ async def run_step(state: JobState, scope: Scope, step: StepPlan) -> StepOutcome
         outcome = "failure"
     except asyncio.CancelledError:
         raise
+    except Exception as exc:  # a bug must fail this step visibly, not take the whole run down
+        import traceback
+
+        await state.log.annotate(
+            "error", f"internal error in step {step.id!r}: {type(exc).__name__}: {exc}", step_id=log_id
+        )
+        if state.plan.debug:
+            await state.log.line(traceback.format_exc(), step_id=log_id, kind="debug")
+        outcome = "failure"
     return await _finish(state, scope, step, name, outcome, continue_on_error, started, outputs)
 
 
@@ -247,16 +257,22 @@ async def run_script(
         )
     except ShellError as exc:
         raise StepError(str(exc)) from None
+    if not cwd.is_dir():
+        raise StepError(
+            f"An error occurred trying to start process '{command.program}' with working "
+            f"directory '{state.sandbox.to_job_path(cwd)}'. No such file or directory"
+        )
     script_path = command.write_script(state.temp, script)
     argv = command.argv(state.sandbox.to_job_path(script_path))
     from github_runner.engine.stepio import StepIO
 
     io = StepIO(state, scope, step, env_ctx)
     env.update(io.file_command_env())
-    if not cwd.is_dir():
-        raise StepError(f"working-directory {str(cwd)!r} does not exist")
     try:
         code = await execute(state, argv, env, state.sandbox.to_job_path(cwd), io, timeout_minutes)
+    except ExecutorError as exc:
+        io.files.remove()
+        raise StepError(str(exc)) from None
     finally:
         script_path.unlink(missing_ok=True)
     outputs = await io.finish()

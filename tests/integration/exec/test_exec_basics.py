@@ -202,3 +202,27 @@ def test_list_and_dry_run_start_nothing(repo) -> None:
     r = repo.exec("--dry-run", "-j", "b")
     assert r.code == 0 and "job a" in r.out and "job b (needs a)" in r.out and "uses ./act" in r.out
     assert not (repo.root / "ran-a").exists()
+
+
+def test_missing_working_directory_and_shell(repo) -> None:
+    repo.workflow(
+        """
+        on: push
+        jobs:
+          j:
+            runs-on: x
+            steps:
+              - run: echo x
+                working-directory: no/such/dir
+              - if: always()
+                shell: no-such-shell-xyz {0}
+                run: echo y
+              - if: always()
+                run: echo still-running
+        """
+    )
+    r = repo.exec()
+    assert r.code == 1
+    assert "with working directory" in r.out and "No such file or directory" in r.out
+    assert "no-such-shell-xyz: command not found" in r.out
+    assert "still-running" in r.out
