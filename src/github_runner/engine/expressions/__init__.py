@@ -5,8 +5,9 @@ Public API (everything else in this package is internal):
     parse(text, *, named_values=None, functions=None) -> Node
         Parse the text inside `${{ }}`. `named_values` / `functions` restrict which contexts
         and functions the text may use (None = all); an unknown name fails here, at parse time,
-        with ExpressionError(kind="parsing"). Parsed trees are cached: parsing the same text
-        twice is a dictionary lookup.
+        with ExpressionError(kind="parsing"). `functions` entries may be written as in the
+        schema, `success(0,MAX)` / `hashFiles(1,255)`, to set the arity allowed at that key.
+        Parsed trees are cached: parsing the same text twice is a dictionary lookup.
     evaluate(node_or_text, ctx) -> Any
         Value of a tree (or of text, parsed without restrictions). Values are None, bool,
         float (ints from contexts pass through), str, list, or a mapping.
@@ -31,7 +32,7 @@ Public API (everything else in this package is internal):
         loop: an expression calling hashFiles() runs in a worker thread (uses_io(node) says so).
     ExpressionError(kind, message, position, expression): kind is "lexing", "parsing" or
         "evaluation"; position is 1-based in the expression (None when not applicable).
-    CaseInsensitiveDict: mapping with GitHub's key comparison, for contexts.
+    CaseInsensitiveDict: a dict with GitHub's key comparison (fromJSON objects are these).
     BUILTIN_FUNCTIONS: names of all built-in functions; STATUS_FUNCTIONS likewise.
 """
 
