@@ -33,6 +33,7 @@ POOL_SUFFIXES = (
 MINER_WORDS = ("xmrig", "stratum+tcp", "stratum+ssl", "--donate-level", "cryptonight", "randomx",
                "minerd", "cpuminer", "--coin", "nicehash")
 DOT_PORT = 853
+MINER_CPU = 0.2  # share of one core over the sample
 
 
 def entropy(text: str) -> float:
@@ -160,7 +161,7 @@ def cgroup_pids(cgroup_dir: Path) -> list[int]:
 
 def miner_reasons(cmdline: str, cpu_fraction: float, seconds: float) -> list[str]:
     hints = [w for w in MINER_WORDS if w in cmdline.lower()]
-    if not hints or cpu_fraction < 0.8:
+    if not hints or cpu_fraction < MINER_CPU:  # low bar: the hints decide; a shared host starves the loop
         return []
     return [f"{cpu_fraction:.0%} of a core for {seconds:.0f}s", f"miner-like command line ({', '.join(hints)})"]
 
