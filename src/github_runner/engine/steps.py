@@ -129,8 +129,9 @@ async def run_step(state: JobState, scope: Scope, step: StepPlan) -> StepOutcome
             )
         return outcome
     if nested:  # a composite's step: a section of its caller's log, not a step of its own
-        await state.log.line(name, step_id=log_id, kind="group")
-        await state.log.line("", step_id=log_id, kind="endgroup")
+        if step.uses is not None:  # `run:` steps get the script header from run_script
+            await state.log.line(name, step_id=log_id, kind="group")
+            await state.log.line("", step_id=log_id, kind="endgroup")
     else:
         await state.reporter.emit(StepStarted(state.plan.job_id, step.id, name, number=number))
     continue_on_error = False
@@ -262,6 +263,7 @@ async def run_script(
             f"An error occurred trying to start process '{command.program}' with working "
             f"directory '{state.sandbox.to_job_path(cwd)}'. No such file or directory"
         )
+    await _header(state, scope, step, script, command.describe(), env_ctx)
     script_path = command.write_script(state.temp, script)
     argv = command.argv(state.sandbox.to_job_path(script_path))
     from github_runner.engine.stepio import StepIO
@@ -293,6 +295,23 @@ async def run_script(
         )
         return "failure", outputs
     return "success", outputs
+
+
+async def _header(
+    state: JobState, scope: Scope, step: StepPlan, script: str, shell: str, env: dict[str, str]
+) -> None:
+    """The runner's step header: a group with the script, the shell line and the env."""
+    log_id = scope.log_id(step.id)
+    lines = script.rstrip("\n").splitlines() or [""]
+    await state.log.line(f"Run {lines[0]}", step_id=log_id, kind="group")
+    for line in lines:
+        await state.log.line(line, step_id=log_id, kind="info")
+    await state.log.line(shell, step_id=log_id, kind="info")
+    if env:
+        await state.log.line("env:", step_id=log_id, kind="info")
+        for key, value in env.items():
+            await state.log.line(f"  {key}: {value}", step_id=log_id, kind="info")
+    await state.log.line("", step_id=log_id, kind="endgroup")
 
 
 async def execute(

@@ -100,3 +100,22 @@ def test_jsonl_reporter_one_object_per_event() -> None:
     records = [json.loads(line) for line in buf.getvalue().splitlines()]
     assert [r["type"] for r in records][:3] == ["RunStarted", "JobStarted", "StepStarted"]
     assert records[-1] == {**records[-1], "type": "RunFinished", "result": "success"}
+
+
+def test_terminal_hides_the_step_header_unless_debug() -> None:
+    async def feed(reporter) -> None:
+        for e in (
+            StepStarted("j", "s", "Run make"),
+            LogLine("j", "s", "Run make", kind="group"),
+            LogLine("j", "s", "make", kind="info"),
+            LogLine("j", "s", "shell: /usr/bin/bash -e {0}", kind="info"),
+            LogLine("j", "s", "", kind="endgroup"),
+            LogLine("j", "s", "compiling"),
+        ):
+            await reporter.emit(e)
+
+    quiet, loud = io.StringIO(), io.StringIO()
+    asyncio.run(feed(TerminalReporter(Console(file=quiet, width=200, color_system=None))))
+    asyncio.run(feed(TerminalReporter(Console(file=loud, width=200, color_system=None), show_debug=True)))
+    assert "shell: /usr/bin/bash" not in quiet.getvalue() and "| compiling" in quiet.getvalue()
+    assert "shell: /usr/bin/bash" in loud.getvalue() and "| compiling" in loud.getvalue()

@@ -47,6 +47,7 @@ class TerminalReporter:
         self._failed_steps: list[tuple[str, str]] = []
         self._annotations: list[Annotation] = []
         self._plain_prefix: dict[str, str] = {}
+        self._header: dict[str, str] = {}  # job -> "next" (a step just started) or "in"
         self._colour_on = console.color_system is not None and not console.no_color
 
     def _prefix(self, job_id: str) -> str:
@@ -60,6 +61,7 @@ class TerminalReporter:
         if isinstance(event, LogLine):
             self._line(event)
         elif isinstance(event, StepStarted):
+            self._header[event.job_id] = "next"
             stage = "" if event.stage == "main" else f"{event.stage.capitalize()} "
             self._print(f"{self._prefix(event.job_id)} [bold]▶ {stage}{_escape(event.name)}[/bold]")
         elif isinstance(event, StepFinished):
@@ -111,6 +113,16 @@ class TerminalReporter:
         return cached
 
     def _line(self, event: LogLine) -> None:
+        # The step header group (script, shell, env) repeats what the step line shows: only
+        # with --debug. Everything else goes out.
+        header = self._header.pop(event.job_id, None)
+        if header == "next" and event.kind == "group" and event.text.startswith("Run ") and not self.show_debug:
+            self._header[event.job_id] = "in"
+            return
+        if header == "in":
+            if event.kind != "endgroup":
+                self._header[event.job_id] = "in"
+            return
         if event.kind == "output":
             depth = self._group_depth.get(event.job_id, 0)
             file = self.console.file
