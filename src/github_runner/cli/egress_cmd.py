@@ -69,3 +69,19 @@ def sweep_cmd() -> None:
 
     for name in asyncio.run(sweep_stale()):
         click.echo(f"removed {name}")
+
+
+@egress_cmd.command("doctor")
+def doctor_cmd() -> None:
+    """Check that this host can build egress gateways; say what egress means per executor."""
+    from github_runner.egress.doctor import EXECUTOR_NOTES, checks
+
+    results = checks()
+    for c in results:
+        click.echo(f"  {'ok ' if c.ok else 'MISSING'} {c.name}: {c.detail}")
+        if not c.ok and c.fix:
+            click.echo(f"          fix: {c.fix}")
+    for executor, note in EXECUTOR_NOTES.items():
+        click.echo(f"  {executor}: {note}")
+    if not all(c.ok for c in results):
+        sys.exit(1)

@@ -31,15 +31,22 @@ from github_runner.engine.events import Reporter
 _CONFIG: contextvars.ContextVar["EgressConfig | None"] = contextvars.ContextVar("egress", default=None)
 
 
+# Executors that hand the job's network namespace to the NetworkHook. The shell executor runs
+# jobs in the host's namespace: egress there would be a promise nobody keeps, so it is refused.
+ATTACHING_EXECUTORS = frozenset({"sandbox", "docker", "gvisor"})
+
+
 @dataclass
 class EgressConfig:
     settings: EgressSettings
     log: Path | None = None
     source: str = "runner config"
+    executor: str | None = None  # None: unknown (the caller guarantees an attaching executor)
 
 
-def configure(settings: EgressSettings, log: Path | None = None, source: str = "runner config") -> None:
-    _CONFIG.set(EgressConfig(settings, log, source))
+def configure(settings: EgressSettings, log: Path | None = None, source: str = "runner config",
+              executor: str | None = None) -> None:
+    _CONFIG.set(EgressConfig(settings, log, source, executor))
 
 
 def configure_from_options(options: Mapping[str, Any]) -> None:
@@ -61,7 +68,8 @@ def configure_from_options(options: Mapping[str, Any]) -> None:
         settings = EgressSettings.model_validate(data)
     except Exception as exc:  # pydantic ValidationError: keep its field-naming message
         raise ValueError(f"egress flags: {exc}") from None
-    configure(settings, options.get("egress_log"), source="exec flags")
+    configure(settings, options.get("egress_log"), source="exec flags",
+              executor=str(options.get("executor") or "shell"))
 
 
 @dataclass
@@ -100,6 +108,9 @@ def network_for(plan: Any, config: EgressConfig | None = None) -> JobEgress | No
         return None
     hook = None
     if policy.mode != "off":
+        if config.executor is not None and config.executor not in ATTACHING_EXECUTORS:
+            raise PolicyError(f"egress {policy.mode} mode needs the sandbox, docker or gvisor executor: the "
+                              f"{config.executor} executor runs jobs in the host's network namespace")
         if os.geteuid() != 0:
             raise PolicyError(f"egress {policy.mode} mode needs a root runner (network namespaces, "
                               "nftables); run as root or set egress off")

@@ -140,3 +140,12 @@ def test_job_states_its_own_policy(world: World, repo: Path, form: str) -> None:
         assert "mode block from jobs.build.steps[0] (harden-runner)" in out
     else:
         assert "mode block from jobs.build.egress" in out
+
+
+def test_shell_executor_is_refused_never_fails_open(world: World, repo: Path) -> None:
+    res = run_exec(world, repo, "blocked.example", "--egress", "block", "--allow", "allowed.example:80",
+                   executor="shell")
+    out = res.stdout + res.stderr
+    assert res.returncode == 1
+    assert "needs the sandbox, docker or gvisor executor" in out
+    assert "ok:hello" not in out and "resolve-failed" not in out  # no step ran
