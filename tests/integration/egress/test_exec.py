@@ -64,9 +64,9 @@ def _docker_ready() -> bool:
     return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
 
 
-@pytest.mark.parametrize("executor", ["sandbox", "docker"])
+@pytest.mark.parametrize("executor", ["sandbox", "docker", "gvisor"])
 def test_block_mode_names_the_blocked_endpoint(world: World, repo: Path, tmp_path: Path, executor: str) -> None:
-    if executor == "docker":  # §7 case 23: the job container's netns behind the same gateway
+    if executor in ("docker", "gvisor"):  # §7 cases 23, 26: the job container behind the same gateway
         require(_docker_ready(), "dockerd is not running (.ci/setup.d/20-dockerd.sh)")
     log = tmp_path / "egress.jsonl"
     res = run_exec(world, repo, "blocked.example", "--egress", "block", "--allow", "allowed.example:80",
