@@ -12,6 +12,7 @@ that: it holds back the unfinished last word of a block, and a span can never st
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -117,20 +118,61 @@ def _case_variants(text: bytes) -> set[bytes]:
 class UrlCredentialsDetector(Detector):
     """`scheme://user:password@host`: mask the password, keep the user (it helps debugging).
 
-    `://` is too common in logs to be an automaton anchor, so this one scans the block with a
-    regex (C speed, literal prefix) and only when the block has both `://` and `@`.
+    `://` is too common in logs to be an anchor in the shared automaton (every URL would call
+    back into Python), so this detector scans the block itself: with a Hyperscan database of
+    its own where available (~5 GB/s; it reports only where a credential URL ends), then the
+    regex on that line alone; else with the regex over the block (~1.4 GB/s).
     """
 
     name = "url-credentials"
     _re = re.compile(rb"://[^\x00-\x20\x7f/:@]+:([^\x00-\x20\x7f/@]+)@")
+    _hs_pattern = rb"://[^\x00-\x20\x7f/:@]+:[^\x00-\x20\x7f/@]+@"  # the same, no group
+
+    def __init__(self) -> None:
+        self._db: object | None = None
+        self._local = threading.local()
+        try:
+            import hyperscan
+        except ImportError:
+            return
+        self._hs = hyperscan
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        db.compile(expressions=[self._hs_pattern], ids=[0], elements=1, flags=[0])
+        self._db = db
 
     def scan(self, buf: bytes, end: int) -> list[Hit]:
         if b"@" not in buf or b"://" not in buf:
             return []
-        return [
-            Hit((m.start(), m.end()), (m.start(1), m.end(1)))
-            for m in self._re.finditer(buf, 0, end)
-        ]
+        if self._db is None:
+            return [self._hit(m) for m in self._re.finditer(buf, 0, end)]
+        ends: list[int] = []
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = self._hs.Scratch(self._db)
+        self._db.scan(  # type: ignore[attr-defined]
+            buf, match_event_handler=lambda i, s, e, f, c: ends.append(e), scratch=scratch
+        )
+        hits: dict[tuple[int, int], Hit] = {}
+        lines_done: set[int] = set()
+        for stop in ends:
+            if stop > end:
+                continue
+            line = buf.rfind(b"\n", 0, stop) + 1
+            if line in lines_done:
+                continue
+            lines_done.add(line)
+            for found in self._re.finditer(buf, line, min(end, _line_end(buf, stop))):
+                hits[found.span()] = self._hit(found)
+        return list(hits.values())
+
+    @staticmethod
+    def _hit(found: re.Match[bytes]) -> Hit:
+        return Hit((found.start(), found.end()), (found.start(1), found.end(1)))
+
+
+def _line_end(buf: bytes, at: int) -> int:
+    stop = buf.find(b"\n", at)
+    return len(buf) if stop < 0 else stop
 
 
 def default_detectors() -> list[Detector]:

@@ -65,3 +65,14 @@ def test_contains_secret() -> None:
     masker.add("s3cr3t-value")
     assert masker.contains_secret("out=s3cr3t-value")
     assert not masker.contains_secret("out=harmless")
+
+
+def test_url_credentials_found_on_any_line_of_a_block() -> None:
+    masker = Masker()
+    lines = [f"line {i} https://example.com/x?y=1" for i in range(200)]
+    lines[57] = "clone https://bot:hunter22@git.example.com/r.git and https://u2:pw2@h/"
+    lines[190] = "npm install lib@1.2.3 from https://registry/ and mail a@b.c"
+    out = masker.mask("\n".join(lines)).split("\n")
+    assert out[57] == "clone https://bot:***@git.example.com/r.git and https://u2:***@h/"
+    assert out[190] == lines[190]
+    assert sum(line != orig for line, orig in zip(out, lines)) == 1
