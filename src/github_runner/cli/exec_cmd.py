@@ -24,8 +24,8 @@ class BadInput(Exception):
 
 @click.command("exec", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("event", required=False)
-@click.option("-W", "--workflows", "workflows", type=click.Path(path_type=Path),
-              help="Workflow file or folder (default: .github/workflows under -C).")
+@click.option("-W", "--workflows", "workflows", type=click.Path(path_type=Path), multiple=True,
+              help="Workflow file or folder, repeatable (default: .github/workflows under -C).")
 @click.option("-j", "--job", "jobs", multiple=True, help="Run only this job (and what it needs).")
 @click.option("--list", "list_only", is_flag=True, help="List the jobs and exit.")
 @click.option("--dry-run", is_flag=True, help="Validate and show the plan; run nothing.")

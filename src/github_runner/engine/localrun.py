@@ -63,20 +63,10 @@ class LocalRun:
         if not repo.is_dir():
             raise LocalRunError(f"-C/--directory {repo}: not a directory")
         repo = repo.resolve()
-        target = o.get("workflows")
-        if target is None:
-            target = repo / ".github" / "workflows"
-        elif not Path(target).is_absolute() and not Path(target).exists():
-            target = repo / target
-        target = Path(target)
-        if target.is_dir():
-            files = sorted(p for p in target.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file())
-            if not files:
-                raise LocalRunError(f"-W/--workflows {target}: no .yml or .yaml workflow files")
-        elif target.is_file():
-            files = [target]
-        else:
-            raise LocalRunError(f"-W/--workflows {target}: no such file or directory")
+        targets = o.get("workflows") or ()
+        if isinstance(targets, (str, Path)):
+            targets = (targets,)
+        files = _workflow_files([Path(t) for t in targets] or [repo / ".github" / "workflows"], repo)
         workflows = [_load(f, repo) for f in files]
         secrets: dict[str, str] = {}
         if o.get("secret_file"):
@@ -308,6 +298,24 @@ def _rel(path: str, repo: Path) -> str:
         return str(Path(path).resolve().relative_to(repo))
     except ValueError:
         return path
+
+
+def _workflow_files(targets: list[Path], repo: Path) -> list[Path]:
+    """-W values (files or folders, relative to the cwd or else to -C) -> workflow files."""
+    files: list[Path] = []
+    for target in targets:
+        if not target.is_absolute() and not target.exists():
+            target = repo / target
+        if target.is_dir():
+            found = sorted(p for p in target.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file())
+            if not found:
+                raise LocalRunError(f"-W/--workflows {target}: no .yml or .yaml workflow files")
+            files += found
+        elif target.is_file():
+            files.append(target)
+        else:
+            raise LocalRunError(f"-W/--workflows {target}: no such file or directory")
+    return list(dict.fromkeys(files))
 
 
 def _load(path: Path, repo: Path) -> Workflow:
