@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import secrets
 import socket
 import statistics
@@ -27,8 +28,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-from dnslib import QTYPE, DNSRecord
 
 from github_runner.egress.allowlist import Allowlist
 from github_runner.egress.audit import AuditLog
@@ -73,18 +72,27 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(len(values) * p))]
 
 
-def query(server: str, port: int, name: str) -> float:
+CLIENT = r"""
+import json, socket, sys, time
+from dnslib import DNSRecord
+server, port, names = sys.argv[1], int(sys.argv[2]), sys.stdin.read().split()
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+out = []
+for name in names:
     wire = DNSRecord.question(name, "A").pack()
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(2)
-        t0 = time.perf_counter()
-        s.sendto(wire, (server, port))
-        s.recv(4096)
-        return (time.perf_counter() - t0) * 1000
+    t0 = time.perf_counter(); s.sendto(wire, (server, port)); s.recv(4096)
+    out.append((time.perf_counter() - t0) * 1000)
+print(json.dumps(out))
+"""
 
 
-def series(server: str, port: int, names: list[str]) -> list[float]:
-    return [query(server, port, n) for n in names]
+async def series(server: str, port: int, names: list[str], netns: str | None = None) -> list[float]:
+    """Latencies measured by a separate client process (as a job would be), in `netns` if given."""
+    prefix = ["ip", "netns", "exec", netns] if netns else []
+    proc = await asyncio.create_subprocess_exec(*prefix, sys.executable, "-c", CLIENT, server, str(port),
+                                                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    out, _ = await proc.communicate("\n".join(names).encode())
+    return json.loads(out)
 
 
 def throughput(dst: str, seconds: float) -> float:
@@ -146,14 +154,10 @@ async def main(args: argparse.Namespace) -> None:
             fresh = [f"n{i}-{tag}.bench.example" for i in range(n)]
             cached = ["c.bench.example"] * n
             blocked = [f"b{i}.blocked.example" for i in range(n)]
-            direct = await asyncio.to_thread(series, "127.0.0.1", port, [f"n{i}-d{tag}.bench.example" for i in range(n)])
-
-            def in_job(names: list[str]) -> list[float]:
-                return run_in_netns(Path("/run/netns") / job, lambda: series(gw4, 53, names))
-
-            via_fresh = await asyncio.to_thread(in_job, fresh)
-            via_cached = await asyncio.to_thread(in_job, cached)
-            via_blocked = await asyncio.to_thread(in_job, blocked)
+            direct = await series("127.0.0.1", port, [f"n{i}-d{tag}.bench.example" for i in range(n)])
+            via_fresh = await series(gw4, 53, fresh, job)
+            via_cached = await series(gw4, 53, cached, job)
+            via_blocked = await series(gw4, 53, blocked, job)
             assert gw.nft is not None
             elements = gw.nft.run("list set inet gr allow4").count(". tcp . 5001")
 
