@@ -42,6 +42,7 @@ class EgressConfig:
     log: Path | None = None
     source: str = "runner config"
     executor: str | None = None  # None: unknown (the caller guarantees an attaching executor)
+    labels: tuple[str, ...] = ()  # the runner's labels, for per-label overrides
 
 
 def configure(settings: EgressSettings, log: Path | None = None, source: str = "runner config",
@@ -96,7 +97,9 @@ def network_for(plan: Any, config: EgressConfig | None = None) -> JobEgress | No
     raw_job: dict[str, Any] = {"steps": steps}
     if getattr(plan, "egress", None) is not None:
         raw_job["egress"] = plan.egress
+    github = (getattr(plan, "contexts", None) or {}).get("github") or {}
     policy = effective_policy(config.settings, request_from_job(raw_job, f"jobs.{plan.job_key}"),
+                              labels=config.labels, repository=github.get("repository"),
                               config_source=config.source)
     notices = []
     for step in plan.steps:
@@ -132,3 +135,16 @@ def network_from_options(options: Mapping[str, Any]) -> Callable[[Any], JobEgres
     configure_from_options(options)
     config = _CONFIG.get()
     return lambda plan: network_for(plan, config)
+
+
+def network_for_settings(settings: EgressSettings, *, executor: str | None, labels: tuple[str, ...] = (),
+                         log_dir: Path | None = None) -> Callable[[Any], JobEgress | None]:
+    """The worker's seam: the runner config's `[egress]` section -> `RunnerInfo.network`."""
+    def network(plan: Any) -> JobEgress | None:
+        log_path = None
+        directory = log_dir or (Path(settings.log_dir) if settings.log_dir else None)
+        if directory is not None:
+            log_path = directory / f"egress-{''.join(c if c.isalnum() else '-' for c in plan.job_id)}.jsonl"
+        return network_for(plan, EgressConfig(settings, log_path, "runner config", executor, labels))
+
+    return network
