@@ -231,7 +231,7 @@ class LocalRun:
 
         loop.add_signal_handler(signal.SIGINT, on_sigint)
         loop.add_signal_handler(signal.SIGTERM, on_sigint)
-        work_root = Path(os.environ.get("GITHUB_RUNNER_WORK", "/tmp")) / f"github-runner-{os.getpid()}"
+        work_root = _work_base() / f"exec-{os.getpid()}"
         result = "success"
         try:
             for wf in self.workflows:
@@ -284,6 +284,18 @@ class LocalRun:
         if not self.workflows:
             print(f"no workflow is triggered by {self.event_name}", file=sys.stderr)
         return {"success": 0, "cancelled": 130}.get(result, 1)
+
+
+def _work_base() -> Path:
+    """Where per-job directories go: $GITHUB_RUNNER_WORK, else the user's cache directory.
+
+    Not /tmp: every step creates six files (script, file commands), and a busy shared /tmp can
+    make each creation cost milliseconds (measured 1.5 ms here against 13 us under $HOME).
+    """
+    if os.environ.get("GITHUB_RUNNER_WORK"):
+        return Path(os.environ["GITHUB_RUNNER_WORK"])
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "github-runner" / "work"
 
 
 def _executor_settings(name: str) -> dict[str, Any]:
