@@ -73,8 +73,8 @@ def test_block_mode_names_the_blocked_endpoint(world: World, repo: Path, tmp_pat
                    "--allow", "*.allowed.example:80", "--egress-log", str(log), executor=executor)
     out = res.stdout + res.stderr
     assert res.returncode == 1, out
-    assert f"allowed.example:80 ok:hello from {world.ip4(10)}:80" in out
-    assert "blocked.example:80 resolve-failed" in out
+    assert f"allowed.example:80 ok:hello from {world.ip4(10)}:80" in out, out
+    assert "blocked.example:80 resolve-failed" in out, out
     assert "egress: DNS blocked.example blocked (not in allowlist)" in out  # title: message  # the annotation
     assert "Egress (block mode)" in out and "`blocked.example (DNS)` | blocked" in out  # summary table
     assert "egress: mode block" in out
@@ -132,8 +132,8 @@ def test_job_states_its_own_policy(world: World, repo: Path, form: str) -> None:
                          capture_output=True, text=True, env=env, timeout=120)
     out = res.stdout + res.stderr
     assert res.returncode == 0, out
-    assert f"allowed.example:80 ok:hello from {world.ip4(10)}:80" in out
-    assert "blocked.example:80 resolve-failed" in out
+    assert f"allowed.example:80 ok:hello from {world.ip4(10)}:80" in out, out
+    assert "blocked.example:80 resolve-failed" in out, out
     assert "egress: mode block" in out
     if form == "harden-runner":
         assert "step-security/harden-runner is not run" in out
