@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TESTDATA
 
 from scorers import workflows  # type: ignore[import-not-found]
 from scorers.common import rate  # type: ignore[import-not-found]

@@ -193,7 +193,7 @@ async def _run_steps(
     from github_runner.engine.steps import eval_context, run_step
 
     try:
-        for i, layer in enumerate(plan.env):
+        for layer in plan.env:
             ctx = eval_context(state, scope, dict(state.job_env))
             state.job_env.update(templates.evaluate_mapping(layer, ctx, "env"))
     except templates.TemplateError as exc:
@@ -210,7 +210,7 @@ async def _run_steps(
     task = asyncio.ensure_future(steps())
     try:
         await asyncio.wait_for(asyncio.shield(task), timeout=timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         timed_out = True
         await log.annotate(
             "error", f"The job has exceeded the maximum execution time of {go_duration(timeout or 0)}"

@@ -49,7 +49,7 @@ class LocalRun:
     # -- loading and validation ---------------------------------------------------------------
 
     @classmethod
-    def from_options(cls, o: dict[str, Any]) -> "LocalRun":
+    def from_options(cls, o: dict[str, Any]) -> LocalRun:
         try:
             return cls._from_options(o)
         except (localinputs.InputError, matrix.MatrixError, graph.GraphError) as exc:
@@ -58,7 +58,7 @@ class LocalRun:
             raise LocalRunError(_one_line(exc.errors)) from None
 
     @classmethod
-    def _from_options(cls, o: dict[str, Any]) -> "LocalRun":
+    def _from_options(cls, o: dict[str, Any]) -> LocalRun:
         repo = Path(o.get("directory") or ".")
         if not repo.is_dir():
             raise LocalRunError(f"-C/--directory {repo}: not a directory")

@@ -135,7 +135,7 @@ def strategy_from(raw: Mapping[str, Any] | None) -> tuple[bool, int | None]:
         try:
             max_parallel = int(float(max_parallel))
         except (TypeError, ValueError):
-            raise MatrixError(f"strategy.max-parallel must be a number, got {max_parallel!r}")
+            raise MatrixError(f"strategy.max-parallel must be a number, got {max_parallel!r}") from None
         if max_parallel < 1:
             raise MatrixError("strategy.max-parallel must be at least 1")
     return bool(fail_fast), max_parallel

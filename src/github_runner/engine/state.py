@@ -25,7 +25,7 @@ class Scope:
     env: dict[str, str] = field(default_factory=dict)  # composite: the calling step's env
     action_path: str = ""  # composite: GITHUB_ACTION_PATH
     action_status: str | None = None  # composite: status for success()/failure() inside it
-    parent: "Scope | None" = None
+    parent: Scope | None = None
     action_repository: str = ""
     action_ref: str = ""
     depth: int = 0

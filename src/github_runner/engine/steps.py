@@ -350,7 +350,7 @@ async def execute(
     except asyncio.CancelledError:
         await _stop(proc, wait_task, 0)
         raise
-    except asyncio.TimeoutError:
+    except TimeoutError:
         code = wait_task.result() if wait_task.done() else -9
     finally:
         cancel_task.cancel()
@@ -365,6 +365,6 @@ async def _stop(proc: Any, wait_task: asyncio.Future[int], grace: float) -> None
             await proc.signal(signal.SIGINT)
             await asyncio.wait_for(asyncio.shield(wait_task), timeout=grace)
             return
-        except (asyncio.TimeoutError, ProcessLookupError):
+        except (TimeoutError, ProcessLookupError):
             pass
     await proc.kill()

@@ -34,7 +34,7 @@ _LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "notice": "cyan", "deb
 
 
 class TerminalReporter:
-    def __init__(self, console: "Console | None" = None, *, show_debug: bool = False) -> None:
+    def __init__(self, console: Console | None = None, *, show_debug: bool = False) -> None:
         if console is None:
             from rich.console import Console
 
