@@ -231,6 +231,7 @@ class LocalRun:
 
         loop.add_signal_handler(signal.SIGINT, on_sigint)
         loop.add_signal_handler(signal.SIGTERM, on_sigint)
+        _sweep_stale(_work_base())
         work_root = _work_base() / f"exec-{os.getpid()}"
         result = "success"
         try:
@@ -296,6 +297,20 @@ def _work_base() -> Path:
     if os.environ.get("GITHUB_RUNNER_WORK"):
         return Path(os.environ["GITHUB_RUNNER_WORK"])
     return Path(f"/var/tmp/github-runner-{os.getuid()}")  # per user: no one else can squat it
+
+
+def _sweep_stale(base: Path) -> None:
+    """Remove the work directories of exec runs that were killed (their pid is gone)."""
+    import shutil
+
+    try:
+        entries = list(base.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
+        if name.startswith("exec-") and name[5:].isdigit() and not Path(f"/proc/{name[5:]}").exists():
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def _executor_settings(name: str) -> dict[str, Any]:

@@ -205,3 +205,35 @@ def test_unsupported_actions_fail_naming_the_step(repo) -> None:
     r = repo.exec()
     assert r.code == 1
     assert "step 'jsstep' (uses: ./js): JavaScript actions (`using: node20`) are not supported yet" in r.out
+
+
+def test_killed_run_leaves_nothing_after_the_next_run(repo, tmp_path: Path) -> None:
+    """SIGKILL of exec cannot clean up; the next exec removes the dead run's work directory."""
+    work = tmp_path / "work"
+    repo.workflow(
+        """
+        on: push
+        jobs:
+          j:
+            runs-on: x
+            steps:
+              - run: echo started; sleep 2
+        """
+    )
+    env = {**os.environ, "GITHUB_RUNNER_WORK": str(work)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "github_runner", "exec", "-C", str(repo.root)],
+        stdout=subprocess.PIPE, text=True, env=env,
+    )
+    assert proc.stdout is not None
+    for _ in range(200):
+        if "started" in proc.stdout.readline():
+            break
+    proc.kill()
+    proc.wait()
+    assert (work / f"exec-{proc.pid}").exists()
+    repo.workflow("on: push\njobs:\n  j:\n    runs-on: x\n    steps:\n      - run: echo ok\n")
+    r = subprocess.run([sys.executable, "-m", "github_runner", "exec", "-C", str(repo.root)],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0
+    assert list(work.iterdir()) == []
