@@ -15,11 +15,14 @@ Which one ran is visible as `Masker.engine`, so a slow runner can be explained.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from typing import Protocol
 
 import ahocorasick_rs
+
+log = logging.getLogger("github_runner.secrets")
 
 Match = tuple[int, int, int]
 ENGINE_ENV = "GITHUB_RUNNER_MASKER_ENGINE"
@@ -141,4 +144,7 @@ def build_matcher(patterns: list[bytes], engine: str | None = None) -> Matcher:
     try:
         return HyperscanMatcher(patterns)
     except ImportError:
+        return AhoCorasickMatcher(patterns)
+    except Exception as exc:  # hyperscan.error: a database over its size limits
+        log.warning("Hyperscan refused the secret patterns (%s); using Aho-Corasick", exc)
         return AhoCorasickMatcher(patterns)
