@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import asyncio
 
-from github_runner.executors import cgroups
+from github_runner.executors import cgroups, staging
 
 
 async def sweep() -> list[str]:
     removed = [f"cgroup {name}" for name in await cgroups.sweep_orphans()]
+    for name in staging.orphans(cgroups.owner_alive):
+        staging.remove_stage(name)
+        removed.append(f"staging dir {name}")
     try:
         from github_runner.executors.docker import sweep_orphans
 

@@ -150,12 +150,25 @@ def build_debian() -> str:
     return ref
 
 
+def prune(keep: set[str]) -> None:
+    """Remove our images of older recipes/inputs (same repository, other hash)."""
+    out = subprocess.run(["docker", "images", "--filter", f"label={LABEL}", "--format",
+                          "{{.Repository}}:{{.Tag}}"], capture_output=True, text=True).stdout.split()
+    repos = {k.split(":")[0] for k in keep}
+    stale = [ref for ref in out if ref.split(":")[0] in repos and ref not in keep]
+    if stale:
+        subprocess.run(["docker", "rmi", *stale], capture_output=True)
+
+
 def main(argv: list[str]) -> int:
     what = argv[0] if argv else "all"
+    built = set()
     if what in ("busybox", "all"):
-        print(build_busybox())
+        built.add(build_busybox())
     if what in ("debian", "all"):
-        print(build_debian())
+        built.add(build_debian())
+    prune(built)
+    print("\n".join(sorted(built)))
     return 0
 
 

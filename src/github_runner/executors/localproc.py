@@ -40,7 +40,9 @@ PR_SET_NO_NEW_PRIVS = 38
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def _child_setup(fds: Sequence[int], no_new_privs: bool) -> Callable[[], None]:
+def _child_setup(
+    fds: Sequence[int], no_new_privs: bool, then: Callable[[], None] | None
+) -> Callable[[], None]:
     prctl = _libc.prctl
 
     def setup() -> None:  # runs in the child between fork and exec: only raw syscalls here
@@ -49,6 +51,8 @@ def _child_setup(fds: Sequence[int], no_new_privs: bool) -> Callable[[], None]:
             os.write(fd, pid)
         if no_new_privs and prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             os._exit(126)
+        if then is not None:
+            then()
 
     return setup
 
@@ -79,7 +83,9 @@ class LocalProcess:
         pass_fds: Sequence[int] = (),
         clear_groups: bool = False,
         no_new_privs: bool = False,
+        in_child: Callable[[], None] | None = None,
     ) -> "LocalProcess":
+        """`in_child`: extra raw-syscall setup run in the child just before exec."""
         loop = asyncio.get_running_loop()
         fds = cgroup.open_procs() if cgroup is not None else []
         try:
@@ -92,7 +98,8 @@ class LocalProcess:
                 env=dict(env),
                 cwd=cwd,
                 start_new_session=True,
-                preexec_fn=_child_setup(fds, no_new_privs) if fds or no_new_privs else None,
+                preexec_fn=_child_setup(fds, no_new_privs, in_child)
+                if fds or no_new_privs or in_child else None,
                 pass_fds=tuple(pass_fds),
                 extra_groups=[] if clear_groups else None,
             )

@@ -9,7 +9,8 @@ Filesystem: only system directories are shown, read-only (`/usr`, `/etc`, `/opt`
 `/tmp`, `/run`, `/var`, `/home`, a private `/dev` and `/proc`, and this job's own work dir (the
 only writable host path). The runner's state dir and other jobs' work dirs are simply not there.
 
-Network: when the runner is root the netns is made by root *before* dropping privileges, so it
+Network: when the runner is root the netns is made by root *before* dropping privileges (in the
+child, with the mount namespace that stages the job's dirs: staging.py), so it
 belongs to the initial user namespace and the job (root of nothing) cannot reconfigure it; it has
 only `lo` until `JobSpec.network.attach()` links it to the egress gateway. A non-root runner can
 only give bwrap's own `--unshare-net` (loopback, owned by the job's user namespace).
@@ -28,7 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from github_runner.executors import cgroups
+from github_runner.executors import cgroups, staging
 from github_runner.executors.base import ExecutorError, JobSpec, Limits, Process
 from github_runner.executors.cgroups import Cgroup
 from github_runner.executors.envfilter import EnvFilter
@@ -42,7 +43,6 @@ TOOLS = {
     "bwrap": "bubblewrap",
     "nsenter": "util-linux",
     "setpriv": "util-linux",
-    "unshare": "util-linux",
     "env": "coreutils",
     "sleep": "coreutils",
 }
@@ -81,6 +81,9 @@ class SandboxJob:
         self.init_pid: int | None = None  # host pid of the namespace holder, for nsenter
         self.procs: list[LocalProcess] = []
         self._steps = 0
+        self.stage_name = f"{spec.job_id}@{os.getpid()}"
+        self._binds: list[Path] = []
+        self._ro_binds: list[str] = []
         self._attached = False
         self._closed = False
 
@@ -91,8 +94,20 @@ class SandboxJob:
     def netns_path(self) -> Path:
         return Path(f"/proc/{self.init_pid}/ns/net")
 
-    def bwrap_argv(self, hidden: Iterable[str], ro_binds: Iterable[str], info_fd: int, own_net: bool) -> list[str]:
+    def bind_paths(self, ro_binds: Iterable[str]) -> tuple[list[Path], list[str]]:
+        """(writable job dirs, read-only extra dirs) that exist, outermost only."""
+        binds = {self.spec.work_dir, self.spec.workspace, self.spec.temp, self.spec.tool_cache}
+        rw = [b for b in sorted(binds, key=lambda p: len(p.parts))
+              if b.exists() and not any(b != o and b.is_relative_to(o) for o in binds)]
+        return rw, [r for r in ro_binds if os.path.exists(r)]
+
+    def bwrap_argv(
+        self, hidden: Iterable[str], ro_binds: Iterable[str], info_fd: int, own_net: bool,
+        staged: Mapping[str, str] | None = None,
+    ) -> list[str]:
+        """`staged`: job path -> where the init's mount namespace shows it (staging.py)."""
         u = self.user
+        staged = staged or {}
         argv = [
             "bwrap",
             "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup",
@@ -111,29 +126,33 @@ class SandboxJob:
                 argv += ["--tmpfs", h]
             elif Path(h).exists():
                 argv += ["--ro-bind", "/dev/null", h]
-        for r in ro_binds:
-            argv += ["--ro-bind-try", r, r]
-        binds = {self.spec.work_dir, self.spec.workspace, self.spec.temp, self.spec.tool_cache}
-        for b in sorted(binds, key=lambda p: len(p.parts)):
-            if b.exists() and not any(b != o and b.is_relative_to(o) for o in binds):
-                argv += ["--bind", str(b), str(b)]
+        rw, ro = self.bind_paths(ro_binds)
+        self._binds, self._ro_binds = rw, ro
+        for r in ro:
+            argv += ["--ro-bind", staged.get(r, r), r]
+        for b in rw:
+            argv += ["--bind", staged.get(str(b), str(b)), str(b)]
         # the readiness line: bwrap writes --info-fd before the child has written its id maps and
         # pivoted, so a step entered on the info alone can race ("setgid failed")
         return [*argv, "--", "sh", "-c", f"echo {READY}; exec sleep infinity"]
 
     async def start(self, hidden: Iterable[str], ro_binds: Iterable[str]) -> None:
-        r, w = os.pipe()
+        rw, ro = self.bind_paths(ro_binds)
         root = os.geteuid() == 0
-        inner = self.bwrap_argv(hidden, ro_binds, w, own_net=not root)
-        if root:
-            drop = self.user.setpriv_prefix()
-            argv = ["unshare", "--net", "--", *drop, *inner]  # lo is brought up below, before any step
+        r, w = os.pipe()
+        if root:  # own mount+net namespaces made in the child; job dirs staged where bwrap can reach
+            sources = [Path(p) for p in [*map(str, rw), *ro]]
+            targets = staging.make_stage(self.stage_name, len(sources))
+            staged = {str(src): str(dst) for src, dst in zip(sources, targets)}
+            setup = staging.in_child(sources, targets, new_net=True)
+            argv = [*self.user.setpriv_prefix(), *self.bwrap_argv(hidden, ro_binds, w, False, staged)]
         else:
-            argv = inner
+            setup = None
+            argv = self.bwrap_argv(hidden, ro_binds, w, own_net=True)
         try:
             self.init = await LocalProcess.start(
                 argv, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, cwd="/", cgroup=self.cgroup,
-                pass_fds=(w,), clear_groups=root and self.user.switch,
+                pass_fds=(w,), clear_groups=root and self.user.switch, in_child=setup,
             )
         finally:
             os.close(w)
@@ -157,8 +176,28 @@ class SandboxJob:
             await self.spec.network.attach(self.netns_path)
             self._attached = True
 
+    def visible(self, path: str) -> bool:
+        """Whether a host path exists at the same place inside the sandbox."""
+        shown = [f"/{d}" for d in SYSTEM_DIRS] + [str(p) for p in self._binds] + self._ro_binds
+        return any(path == s or path.startswith(s.rstrip("/") + "/") for s in shown)
+
     def job_env(self, env: Mapping[str, str]) -> dict[str, str]:
-        return self.user.identity_env(self.envfilter.apply(env))
+        out = self.user.identity_env(self.envfilter.apply(env))
+        if "PATH" in out:  # host-only entries (the runner's venv...) mean nothing inside
+            out["PATH"] = ":".join(p for p in out["PATH"].split(":") if p and self.visible(p))
+        return out
+
+    def resolve(self, argv: Sequence[str], env: Mapping[str, str]) -> list[str]:
+        """An absolute program path the job cannot see (resolved on the host, e.g. a venv's
+        python3) is looked up again by name on the job's PATH."""
+        prog = argv[0]
+        if not prog.startswith("/") or self.visible(prog):
+            return list(argv)
+        for d in env.get("PATH", "").split(":"):
+            cand = os.path.join(d, os.path.basename(prog))
+            if d and os.access(cand, os.X_OK):
+                return [cand, *argv[1:]]
+        return list(argv)
 
     def step_argv(self, argv: Sequence[str], cwd: str) -> list[str]:
         u = self.user
@@ -187,8 +226,9 @@ class SandboxJob:
             chown_tree(self.spec.temp, self.user.uid, self.user.gid)
         self._steps += 1
         step_cg = self.cgroup.child(f"s{self._steps}") if self.cgroup is not None else None
+        job_env = self.job_env(env)
         proc = await LocalProcess.start(
-            self.step_argv(argv, cwd), env=self.job_env(env), cwd="/", stdin=stdin, cgroup=step_cg,
+            self.step_argv(self.resolve(argv, job_env), cwd), env=job_env, cwd="/", stdin=stdin, cgroup=step_cg,
             clear_groups=os.geteuid() == 0, no_new_privs=True,
         )
         self.procs.append(proc)
@@ -210,6 +250,7 @@ class SandboxJob:
             finally:
                 if self.cgroup is not None:  # also kills what sat outside the pid ns (nsenter)
                     await self.cgroup.remove()
+                staging.remove_stage(self.stage_name)
                 for p in self.procs:
                     p.close()
 

@@ -251,8 +251,11 @@ def test_killed_worker_leaves_nothing_after_sweep(make_spec: Callable[..., JobSp
                 break
             asyncio.run(asyncio.sleep(0.02))
         assert live_pids_matching(f"sleep {tag}") == []
-        removed = asyncio.run(cgroups.sweep_orphans())
-        assert any(r.startswith(spec.job_id) for r in removed)
+        from github_runner.executors.cleanup import sweep
+
+        removed = asyncio.run(sweep())
+        assert f"cgroup {spec.job_id}@{worker.pid}" in removed
+        assert f"staging dir {spec.job_id}@{worker.pid}" in removed
         assert not any(c.name.startswith(spec.job_id) for c in cgroups.leftovers())
     finally:
         worker.kill()
@@ -266,3 +269,27 @@ def test_bad_settings_are_clear_errors(make_spec: Callable[..., JobSpec]) -> Non
         SandboxExecutor(limits={"memory": "huge"})
     with pytest.raises(ExecutorError, match="no such user"):
         SandboxExecutor(user="no-such-user-ghr")
+
+
+def test_job_dirs_below_a_dir_the_job_user_cannot_enter() -> None:
+    """The engine's work root may be /root/... or a 0700 temp dir: staged binds still show it."""
+    _need()
+    from github_runner.executors import staging
+
+    top = Path(tempfile.mkdtemp(prefix="ghr-private-"))  # 0700 root
+    try:
+        d = top / "job"
+        for s in ("ws", "tmp", "tc"):
+            (d / s).mkdir(parents=True)
+        spec = JobSpec(job_id=f"t-{uuid.uuid4().hex[:8]}", work_dir=d, workspace=d / "ws", temp=d / "tmp",
+                       tool_cache=d / "tc")
+
+        async def go() -> str:
+            async with await SandboxExecutor().prepare(spec) as sb:
+                return (await _run(sb, "echo made > out.txt && pwd"))[1]
+
+        assert asyncio.run(go()).strip() == str(spec.workspace)
+        assert (spec.workspace / "out.txt").read_text() == "made\n"
+        assert not staging.stage_dir(f"{spec.job_id}@{os.getpid()}").exists()
+    finally:
+        shutil.rmtree(top)
