@@ -261,7 +261,10 @@ class LocalRun:
                     concurrency=self.concurrency,
                     debug=self.debug,
                 )
-                runner = RunnerInfo(work_root=work_root, workspace=self.repo, network=self.network)
+                runner = RunnerInfo(
+                    work_root=work_root, workspace=self.repo, network=self.network,
+                    step_headers=self.debug,
+                )
                 run = WorkflowRun(
                     wf, options, executor=executor, reporter=reporter, masker=masker,
                     runner=runner, cancel=cancel,

@@ -122,6 +122,9 @@ class RunnerInfo:
     tool_cache: Path | None = None  # None: `<work_root>/_tool`
     workspace: Path | None = None  # an existing repository to use as GITHUB_WORKSPACE (exec)
     extra_env: dict[str, str] = field(default_factory=dict)  # ACTIONS_RUNTIME_URL and the like
+    # The runner's "Run <script>" header group (script, shell line, env) before each run step's
+    # output: GitHub shows it; exec leaves it out of its logs unless --debug.
+    step_headers: bool = True
     # Egress seam: called once per job before its sandbox is prepared. Returns None (no network
     # control) or an object with `hook` (an executors.base.NetworkHook for JobSpec.network) and
     # `reporter` (a Reporter that also receives this job's events, or None). When the hook has a

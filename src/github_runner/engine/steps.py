@@ -263,7 +263,8 @@ async def run_script(
             f"An error occurred trying to start process '{command.program}' with working "
             f"directory '{state.sandbox.to_job_path(cwd)}'. No such file or directory"
         )
-    await _header(state, scope, step, script, command.describe(), env_ctx)
+    if state.runner.step_headers:
+        await _header(state, scope, step, script, command.describe(), env_ctx)
     script_path = command.write_script(state.temp, script)
     argv = command.argv(state.sandbox.to_job_path(script_path))
     from github_runner.engine.stepio import StepIO

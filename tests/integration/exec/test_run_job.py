@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 from types import SimpleNamespace
 
-from github_runner.engine.events import CollectingReporter, JobFinished, StepFinished
+from github_runner.engine.events import CollectingReporter, JobFinished, LogLine, StepFinished
 from github_runner.engine.job import run_job
 from github_runner.engine.plan import JobPlan, RunnerInfo, StepPlan
 from github_runner.executors import get_executor
@@ -39,6 +39,10 @@ def test_run_job_from_a_plain_plan_with_network_seam(tmp_path: Path) -> None:
     assert outcome.result == "success" and outcome.outputs == {"x": "1"}
     assert [s.outcome for s in outcome.steps] == ["success", "success"]
     assert "hi octo/repo build" in main.lines() and "token=***" in main.lines()
+    # the runner's step header: the evaluated script (masked), the shell line, the env
+    groups = [e.text for e in main.events if isinstance(e, LogLine) and e.kind == "group"]
+    assert groups == ['Run echo "hi octo/repo $GITHUB_JOB"', "Run echo token=***"]
+    assert "  A: octo/repo" in main.lines()
     assert [type(e) for e in seen.events] == [type(e) for e in main.events]  # fanned out
     left = [p.name for p in (tmp_path / "work").iterdir() if p.name != "_tool"]  # the tool cache stays
     assert not left, f"per-job directories were left behind: {left}"
