@@ -191,7 +191,11 @@ class DNSProxy:
             while True:
                 head = await asyncio.wait_for(reader.readexactly(2), 10)
                 wire = await asyncio.wait_for(reader.readexactly(struct.unpack("!H", head)[0]), 10)
-                reply = await self.handle(wire, peer[0] if peer else "?", "tcp")
+                try:
+                    reply = await self.handle(wire, peer[0] if peer else "?", "tcp")
+                except Exception as exc:  # see _ServerProtocol._answer
+                    self.audit.write("dns", "error", reason=f"proxy error: {exc!r}")
+                    reply = dnswire.build_reply(dnswire.parse_query(wire), RCODE.SERVFAIL)
                 if reply is None:
                     break
                 writer.write(struct.pack("!H", len(reply)) + reply)
@@ -334,7 +338,14 @@ class _ServerProtocol(asyncio.DatagramProtocol):
         self.proxy._spawn(self._answer(data, addr))
 
     async def _answer(self, data: bytes, addr: tuple[str, int]) -> None:
-        reply = await self.proxy.handle(data, addr[0], "udp")
+        try:
+            reply = await self.proxy.handle(data, addr[0], "udp")
+        except Exception as exc:  # a proxy bug must answer SERVFAIL, not leave the client hanging
+            self.proxy.audit.write("dns", "error", client=addr[0], reason=f"proxy error: {exc!r}")
+            try:
+                reply = dnswire.build_reply(dnswire.parse_query(data), RCODE.SERVFAIL)
+            except dnswire.WireError:
+                return
         if reply is not None and self.transport is not None and not self.transport.is_closing():
             query = dnswire.parse_query(data)
             if len(reply) > query.udp_size:  # the client retries over TCP

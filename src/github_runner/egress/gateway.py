@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from github_runner.egress import detect, nflog, ruleset
+from github_runner.egress import detect, nflog, nftset, ruleset
 from github_runner.egress.audit import AuditLog
 from github_runner.egress.dnsproxy import DNSProxy, NameHistory, Upstream
 from github_runner.egress.netns import CommandError, list_netns, netns_path, run, run_in_netns, write_sysctl
@@ -114,6 +114,7 @@ class Gateway:
         self._nflog: socket.socket | None = None
         self._recent: dict[tuple[Any, ...], float] = {}
         self._admitted: dict[tuple[str, str, Any], float] = {}
+        self._setw: nftset.SetWriter | None = None
         self.setup_seconds = 0.0
         self.started = False
         self.job_ipv6 = True
@@ -219,6 +220,7 @@ class Gateway:
                     if kind == socket.SOCK_STREAM:
                         s.listen(64)
                     s.setblocking(False)
+            self._setw = nftset.SetWriter(ruleset.TABLE)
             return socks, nflog.open_socket(ruleset.NFLOG_GROUP)
         except BaseException:
             for s in socks:
@@ -246,6 +248,9 @@ class Gateway:
         if self._nflog is not None:
             self._nflog.close()
             self._nflog = None
+        if self._setw is not None:
+            self._setw.close()
+            self._setw = None
         if self.nft is not None:
             self.nft.close()
             self.nft = None
@@ -281,6 +286,20 @@ class Gateway:
             if self.nft is None:
                 raise RuntimeError("gateway is stopped")
             return
+        if self._setw is not None:
+            groups: dict[str, list[bytes]] = {}
+            for addr, proto, ports in todo:
+                for port in (range(ports[0], ports[1] + 1) if ports is not None else (None,)):
+                    version, k = nftset.key(addr, proto, port)
+                    groups.setdefault(f"{'allow' if port is not None else 'any'}{version}", []).append(k)
+            try:
+                for set_name, keys in groups.items():
+                    self._setw.add(set_name, keys, timeout)
+                return
+            except OSError as exc:  # fall back to libnftables (slower, same result)
+                self.audit.write("lifecycle", "error", reason=f"raw set update failed, using nft: {exc}")
+                self._setw.close()
+                self._setw = None
         cmds = [ruleset.set_elements([a], [(p, ports)], timeout) for a, p, ports in todo]
         self.nft.run("\n".join(cmds))
 

@@ -457,3 +457,21 @@ def test_39_secret_in_dns_name_is_masked(world: World, job: Path, tmp_path: Path
     payload = base64.b32encode(secret.encode()).decode().rstrip("=").lower()
     assert payload[:20] not in text and secret.lower() not in text
     assert "***[" in text and "attacker.example" in text
+
+
+def test_09_port_forms_any_range_udp(world: World, job: Path, tmp_path: Path) -> None:
+    since = time.time()
+
+    async def body(gw: Gateway) -> None:
+        await in_job(job, dns_query, gw.addr.gw4, "svc.allowed.example")
+        assert (await in_job(job, tcp_connect, world.ip4(10), 5432)).startswith("ok:")  # :* any TCP port
+        assert await in_job(job, udp_send, world.ip4(10), 9999) == "sent"  # :9999/udp
+        await in_job(job, dns_query, gw.addr.gw4, "multi.allowed.example")
+        assert (await in_job(job, tcp_connect, world.ip4(12), 8080)).startswith("ok:")  # in 8000-8090
+        assert await in_job(job, tcp_connect, world.ip4(12), 80) == "refused"  # outside the range
+        any4 = gw.nft.run("list set inet gr any4")
+        assert f"{world.ip4(10)} . tcp timeout" in any4
+
+    run_with(world, job, tmp_path, "block", body,
+             allow=["svc.allowed.example:*", "svc.allowed.example:9999/udp", "multi.allowed.example:8000-8090"])
+    assert [e["dport"] for e in world.server_events(since) if e["kind"] == "udp"] == [9999, 9999]
