@@ -182,10 +182,7 @@ class SandboxJob:
         return any(path == s or path.startswith(s.rstrip("/") + "/") for s in shown)
 
     def job_env(self, env: Mapping[str, str]) -> dict[str, str]:
-        out = self.user.identity_env(self.envfilter.apply(env))
-        if "PATH" in out:  # host-only entries (the runner's venv...) mean nothing inside
-            out["PATH"] = ":".join(p for p in out["PATH"].split(":") if p and self.visible(p))
-        return out
+        return self.user.identity_env(self.envfilter.apply(env))
 
     def resolve(self, argv: Sequence[str], env: Mapping[str, str]) -> list[str]:
         """An absolute program path the job cannot see (resolved on the host, e.g. a venv's
@@ -195,7 +192,7 @@ class SandboxJob:
             return list(argv)
         for d in env.get("PATH", "").split(":"):
             cand = os.path.join(d, os.path.basename(prog))
-            if d and os.access(cand, os.X_OK):
+            if d and self.visible(d) and os.access(cand, os.X_OK):
                 return [cand, *argv[1:]]
         return list(argv)
 
