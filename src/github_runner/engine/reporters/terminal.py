@@ -73,7 +73,8 @@ class TerminalReporter:
                 f" [dim]{event.duration:.2f}s[/dim]"
             )
             if event.outcome == "failure":
-                self._failed_steps.append((event.job_id, event.name))
+                note = "" if event.conclusion == "failure" else " (continue-on-error)"
+                self._failed_steps.append((event.job_id, event.name + note))
             self._group_depth[event.job_id] = 0
         elif isinstance(event, Annotation):
             self._annotation(event)
