@@ -100,7 +100,8 @@ class LocalRun:
             concurrency=int(o.get("concurrency") or 4),
             executor=str(o.get("executor") or "shell"),
             json_file=Path(o["json_file"]) if o.get("json_file") else None,
-            debug=bool(o.get("debug")) or secrets.get("ACTIONS_STEP_DEBUG", "").lower() == "true",
+            debug=bool(o.get("debug"))
+            or "true" in (secrets.get("ACTIONS_STEP_DEBUG", "").lower(), variables.get("ACTIONS_STEP_DEBUG", "").lower()),
             skipped_workflows=skipped,
         )
         run._validate()
