@@ -119,3 +119,13 @@ def test_terminal_hides_the_step_header_unless_debug() -> None:
     asyncio.run(feed(TerminalReporter(Console(file=loud, width=200, color_system=None), show_debug=True)))
     assert "shell: /usr/bin/bash" not in quiet.getvalue() and "| compiling" in quiet.getvalue()
     assert "shell: /usr/bin/bash" in loud.getvalue() and "| compiling" in loud.getvalue()
+
+
+def test_terminal_reporter_survives_a_closed_pipe() -> None:
+    class Closed(io.StringIO):
+        def write(self, s: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    reporter = TerminalReporter(Console(file=Closed(), width=100, color_system=None))
+    _run_events(reporter)  # must not raise: the run goes on without a reader
+    assert reporter._gone

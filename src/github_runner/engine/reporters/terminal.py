@@ -47,7 +47,8 @@ class TerminalReporter:
         self._failed_steps: list[tuple[str, str]] = []
         self._annotations: list[Annotation] = []
         self._plain_prefix: dict[str, str] = {}
-        self._header: dict[str, str] = {}  # job -> "next" (a step just started) or "in"
+        self._header: dict[str, str] = {}
+        self._gone = False  # the terminal went away (broken pipe)  # job -> "next" (a step just started) or "in"
         self._colour_on = console.color_system is not None and not console.no_color
 
     def _prefix(self, job_id: str) -> str:
@@ -58,6 +59,16 @@ class TerminalReporter:
         self.console.print(markup, highlight=False)
 
     async def emit(self, event: Event) -> None:
+        if self._gone:
+            return
+        try:
+            self._emit(event)
+        except (BrokenPipeError, SystemExit):  # rich turns EPIPE into SystemExit
+            # `exec ... | head`: the reader left. The run goes on (its exit code still counts);
+            # only this reporter stops.
+            self._gone = True
+
+    def _emit(self, event: Event) -> None:
         if isinstance(event, LogLine):
             self._line(event)
         elif isinstance(event, StepStarted):
