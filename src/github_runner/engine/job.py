@@ -87,6 +87,10 @@ async def run_job(
             JobFinished(plan.job_id, masker.mask(plan.name), "cancelled", duration=time.monotonic() - started)
         )
         raise
+    except Exception as exc:  # executor set-up or clean-up broke: this job fails, the run goes on
+        message = f"job {plan.job_key!r}: internal error: {type(exc).__name__}: {exc}"
+        await log.annotate("error", message)
+        outcome = JobOutcome(plan.job_id, "failure", error=masker.mask(message))
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     await reporter.emit(

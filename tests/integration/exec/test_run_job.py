@@ -59,3 +59,21 @@ def test_network_factory_error_fails_the_job_before_any_step(tmp_path: Path) -> 
     assert outcome.result == "failure" and "bad egress allowlist line 3" in (outcome.error or "")
     assert not [e for e in main.events if isinstance(e, StepFinished)]
     assert isinstance(main.events[-1], JobFinished) and main.events[-1].result == "failure"
+
+
+def test_a_broken_executor_fails_the_job_not_the_caller(tmp_path: Path) -> None:
+    class Broken:
+        name = "broken"
+
+        async def prepare(self, spec):  # noqa: ANN001 - the Executor protocol
+            raise OSError(28, "No space left on device")
+
+        def check(self) -> list[str]:
+            return []
+
+    main = CollectingReporter()
+    outcome = asyncio.run(run_job(_plan(), executor=Broken(), reporter=main, masker=Masker(),
+                                  runner=RunnerInfo(work_root=tmp_path / "work")))
+    assert outcome.result == "failure" and "No space left on device" in (outcome.error or "")
+    assert isinstance(main.events[-1], JobFinished) and main.events[-1].result == "failure"
+    assert [p.name for p in (tmp_path / "work").iterdir()] == ["_tool"]  # job dirs removed
