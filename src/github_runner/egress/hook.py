@@ -10,6 +10,8 @@ table to the job summary.
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from typing import Any
 from github_runner.egress.audit import AuditLog, TextMasker
 from github_runner.egress.gateway import Gateway, GatewayError, sweep_stale
 from github_runner.egress.policy import EffectivePolicy
+from github_runner.egress.procwatch import ProcessWatch, StepSnapshots, cgroup_of_pid
 from github_runner.egress.report import summary_markdown
 from github_runner.egress.settings import parse_hostport, system_resolver
 from github_runner.engine.events import (
@@ -56,6 +59,7 @@ class EgressHook:
         self.gateway: Gateway | None = None
         self.on_detach: Callable[[], Awaitable[None]] | None = None  # e.g. the job-summary writer
         self.started = False  # a gateway ran for this job (so there is something to summarise)
+        self.snapshots: StepSnapshots | None = None  # stray-process detection, when the cgroup is known
 
     @property
     def active(self) -> bool:
@@ -79,8 +83,16 @@ class EgressHook:
             ) from exc
         self.gateway = gateway
         self.started = True
+        m = re.fullmatch(r"/proc/(\d+)/ns/net", str(netns_path))
+        cgroup = cgroup_of_pid(int(m.group(1))) if m else None
+        own = cgroup_of_pid(os.getpid())
+        if cgroup is not None and cgroup != own and len(cgroup.parts) > 5:  # the job's own, not a root
+            self.snapshots = StepSnapshots(ProcessWatch(self.audit, cgroup))
 
     async def detach(self) -> None:
+        if self.snapshots is not None:
+            await self.snapshots.close()
+            self.snapshots = None
         had_gateway = self.gateway is not None
         if self.gateway is not None:
             try:
@@ -148,10 +160,13 @@ class EgressReporter:
             return
         audit = self.hook.audit
         if isinstance(event, StepStarted):
+            outside = self.hook.snapshots.begin_step() if self.hook.snapshots is not None else []
             audit.set_step({"index": event.number, "name": event.name, "id": event.step_id,
                             "stage": event.stage})
-            self._mark = len(audit.records)
+            self._mark = len(audit.records) - len(outside)  # annotate those in this step's log
         elif isinstance(event, StepFinished):
+            if self.hook.snapshots is not None:
+                self.hook.snapshots.end_step()
             await self._annotate(event.job_id, event.step_id)
             audit.set_step(None)
         elif isinstance(event, JobFinished):

@@ -91,3 +91,75 @@ def _kill(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+def cgroup_of_pid(pid: int, root: Path = Path("/sys/fs/cgroup")) -> Path | None:
+    """The cgroup directory holding pid: the v1 `pids` hierarchy, else the v2 one."""
+    try:
+        lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    v2 = None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if "pids" in controllers.split(","):
+            candidate = root / "pids" / path.lstrip("/")
+            if candidate.is_dir():
+                return candidate
+        if controllers == "":
+            v2 = path
+    if v2 is not None:
+        for base in (root / "unified", root):
+            candidate = base / v2.lstrip("/")
+            if (candidate / "cgroup.procs").exists():
+                return candidate
+    return None
+
+
+class StepSnapshots:
+    """Stray-process detection by snapshots of the job's cgroup tree at step boundaries.
+
+    Works without knowing the executor's per-step cgroups: what appears during a step and is
+    still there after its main process ended outlived it; what appears between steps started
+    outside any step. Whatever existed when the job's namespace was handed over (the executor's
+    init) is ignored.
+    """
+
+    def __init__(self, watch: ProcessWatch) -> None:
+        self.watch = watch
+        self.known = set(cgroup_pids(watch.job_cgroup))
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def begin_step(self) -> list[dict[str, Any]]:
+        current = set(cgroup_pids(self.watch.job_cgroup))
+        out = [r for pid in sorted(current - self.known)
+               if (r := self.watch._record("process_outside_step", pid, "medium")) is not None]
+        self.known = current
+        return out
+
+    def end_step(self, miner_seconds: float = 2.0) -> list[dict[str, Any]]:
+        current = set(cgroup_pids(self.watch.job_cgroup))
+        new = sorted(current - self.known)
+        out = [r for pid in new if (r := self.watch._record("process_outlived_step", pid, "medium")) is not None]
+        self.known = current
+        if new:  # a leftover that burns CPU with a miner's command line is a miner
+            task = asyncio.ensure_future(self._miner(new, miner_seconds))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        return out
+
+    async def _miner(self, pids: list[int], seconds: float) -> None:
+        samples = await asyncio.to_thread(sample_cpu, pids, seconds)
+        for pid, (info, share) in sorted(samples.items()):
+            reasons = miner_reasons(info.cmdline + " " + os.path.basename(info.exe), share, seconds)
+            if reasons:
+                self.watch._record("cryptomining", pid, "high", reasons=reasons)
+
+    async def close(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        for task in list(self.tasks):
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass

@@ -149,3 +149,31 @@ def test_shell_executor_is_refused_never_fails_open(world: World, repo: Path) ->
     assert res.returncode == 1
     assert "needs the sandbox, docker or gvisor executor" in out
     assert "ok:hello" not in out and "resolve-failed" not in out  # no step ran
+
+
+STRAY = """
+on: push
+jobs:
+  build:
+    runs-on: self-hosted
+    steps:
+      - name: Leave a process
+        run: setsid sleep 300 >/dev/null 2>&1 < /dev/null &
+      - name: Next
+        run: "true"
+"""
+
+
+def test_34_process_outliving_its_step_is_reported(world: World, repo: Path, tmp_path: Path) -> None:
+    (repo / ".github" / "workflows" / "ci.yml").write_text(STRAY)
+    log = tmp_path / "audit.jsonl"
+    env = {**os.environ, "GITHUB_RUNNER_EGRESS_UPLINK_NETNS": world.netns}
+    res = subprocess.run([sys.executable, "-m", "github_runner", "exec", "-C", str(repo), "--executor", "sandbox",
+                          "--egress", "audit", "--egress-upstream", f"127.0.0.1:{world.upstream[1]}",
+                          "--egress-log", str(log)], capture_output=True, text=True, env=env, timeout=120)
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out
+    assert "detection process_outlived_step" in out and "sleep 300" in out, out
+    recs = [json.loads(x) for x in log.read_text().splitlines()]
+    stray = [r for r in recs if r.get("kind") == "process_outlived_step"]
+    assert len(stray) == 1 and stray[0]["cmdline"] == "sleep 300" and stray[0]["step"]["name"] == "Leave a process"
