@@ -11,9 +11,11 @@ that: it holds back the unfinished last word of a block, and a span can never st
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Iterable, Sequence
+from typing import Any
 from dataclasses import dataclass
 
 GITHUB_TOKEN_PREFIXES: tuple[str, ...] = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")
@@ -76,9 +78,10 @@ class QueryTokenDetector(Detector):
     """`?private_token=...`, `&X-Amz-Signature=...`: mask the value up to `&`, `?` or a break.
 
     Keys match in any letter case; an empty value is still replaced (GitLab's rule), so a
-    value that arrives in a later write cannot slip out unmasked. The anchors are `?` or `&`
-    followed by every letter case of a key's first few characters: anchors that start with a
-    common letter would make the automaton's prefilter stop everywhere.
+    value that arrives in a later write cannot slip out unmasked. With Hyperscan the keys are
+    one caseless database scanned over the block; without it they become anchors in the shared
+    automaton: `?` or `&` followed by every letter case of a key's first few characters
+    (anchors starting with a common letter would make the automaton stop everywhere).
     """
 
     name = "url-query-tokens"
@@ -86,20 +89,37 @@ class QueryTokenDetector(Detector):
 
     def __init__(self, keys: Sequence[str] = SENSITIVE_QUERY_KEYS) -> None:
         self._keys = tuple(sorted((k.lower().encode() for k in keys), key=len, reverse=True))
+        patterns = tuple(rb"[?&]" + re.escape(k) + rb"=" for k in self._keys)
+        self._db = _hs_database(patterns, "caseless-som")
+        if self._db is not None:
+            return
         anchors: set[bytes] = set()
         for key in self._keys:
             for head in _case_variants(key[: self._HEAD]):
                 anchors.update((b"?" + head, b"&" + head))
         self.anchors = tuple(sorted(anchors))
 
+    def scan(self, buf: bytes, end: int) -> list[Hit]:
+        if self._db is None or (b"?" not in buf and b"&" not in buf):
+            return []
+        return [
+            self._hit(buf, start, eq_end, end)
+            for _, start, eq_end in _hs_scan(self._db, buf)
+            if start < end
+        ]
+
+    @staticmethod
+    def _hit(buf: bytes, start: int, value_at: int, end: int) -> Hit:
+        value = _QUERY_VALUE.match(buf, value_at, end)
+        stop = value.end() if value else value_at
+        return Hit((start, stop), (value_at, stop))
+
     def match(self, buf: bytes, at: int, end: int, anchor: bytes) -> Hit | None:
         start = at + 1
         for key in self._keys:
             eq = start + len(key)
             if eq < end and buf[eq] == 0x3D and buf[start:eq].lower() == key:  # "="
-                value = _QUERY_VALUE.match(buf, eq + 1, end)
-                stop = value.end() if value else eq + 1
-                return Hit((at, stop), (eq + 1, stop))
+                return self._hit(buf, at, eq + 1, end)
         return None
 
 
@@ -129,29 +149,14 @@ class UrlCredentialsDetector(Detector):
     _hs_pattern = rb"://[^\x00-\x20\x7f/:@]+:[^\x00-\x20\x7f/@]+@"  # the same, no group
 
     def __init__(self) -> None:
-        self._db: object | None = None
-        self._local = threading.local()
-        try:
-            import hyperscan
-        except ImportError:
-            return
-        self._hs = hyperscan
-        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        db.compile(expressions=[self._hs_pattern], ids=[0], elements=1, flags=[0])
-        self._db = db
+        self._db = _hs_database((self._hs_pattern,), "ends")
 
     def scan(self, buf: bytes, end: int) -> list[Hit]:
         if b"@" not in buf or b"://" not in buf:
             return []
         if self._db is None:
             return [self._hit(m) for m in self._re.finditer(buf, 0, end)]
-        ends: list[int] = []
-        scratch = getattr(self._local, "scratch", None)
-        if scratch is None:
-            scratch = self._local.scratch = self._hs.Scratch(self._db)
-        self._db.scan(  # type: ignore[attr-defined]
-            buf, match_event_handler=lambda i, s, e, f, c: ends.append(e), scratch=scratch
-        )
+        ends = [stop for _, _, stop in _hs_scan(self._db, buf)]
         hits: dict[tuple[int, int], Hit] = {}
         lines_done: set[int] = set()
         for stop in ends:
@@ -168,6 +173,37 @@ class UrlCredentialsDetector(Detector):
     @staticmethod
     def _hit(found: re.Match[bytes]) -> Hit:
         return Hit((found.start(), found.end()), (found.start(1), found.end(1)))
+
+
+_scratch = threading.local()
+
+
+@functools.cache
+def _hs_database(patterns: tuple[bytes, ...], kind: str) -> Any:
+    """A Hyperscan database for a detector's own patterns, compiled once per process (a few
+    ms each; maskers are built per job and rebuilt on `::add-mask::`), or None without
+    Hyperscan. Kept for the life of the process, so per-thread scratch can be keyed by it."""
+    try:
+        import hyperscan
+    except ImportError:
+        return None
+    flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SOM_LEFTMOST if kind == "caseless-som" else 0
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    db.compile(expressions=list(patterns), ids=list(range(len(patterns))),
+               elements=len(patterns), flags=[flags] * len(patterns))  # fmt: skip
+    return db
+
+
+def _hs_scan(db: Any, buf: bytes) -> list[tuple[int, int, int]]:
+    import hyperscan
+
+    scratches: dict[int, Any] = _scratch.__dict__.setdefault("by_db", {})
+    scratch = scratches.get(id(db))
+    if scratch is None:
+        scratch = scratches[id(db)] = hyperscan.Scratch(db)
+    found: list[tuple[int, int, int]] = []
+    db.scan(buf, match_event_handler=lambda i, s, e, f, c: found.append((i, s, e)), scratch=scratch)
+    return found
 
 
 def _line_end(buf: bytes, at: int) -> int:

@@ -76,3 +76,19 @@ def test_url_credentials_found_on_any_line_of_a_block() -> None:
     assert out[57] == "clone https://bot:***@git.example.com/r.git and https://u2:***@h/"
     assert out[190] == lines[190]
     assert sum(line != orig for line, orig in zip(out, lines)) == 1
+
+
+@pytest.mark.parametrize("hyperscan_detectors", [True, False])
+def test_query_and_url_detectors_with_and_without_hyperscan(
+    hyperscan_detectors: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from github_runner.secrets import detectors
+
+    if not hyperscan_detectors:
+        monkeypatch.setattr(detectors, "_hs_database", lambda *args: None)
+    masker = Masker(detectors=[detectors.QueryTokenDetector(), detectors.UrlCredentialsDetector()])
+    text = "GET https://s3/x?X-AMZ-sigNATure=abc123&a=1&Private_Token=&rss_token=z https://u:p4ss@h/"
+    expect = "GET https://s3/x?X-AMZ-sigNATure=***&a=1&Private_Token=***&rss_token=*** https://u:***@h/"
+    assert masker.mask(text) == expect
+    stream = masker.stream()
+    assert b"".join([*(stream.write(bytes([b])) for b in text.encode()), stream.flush()]) == expect.encode()
