@@ -38,7 +38,11 @@ def eval_context(state: JobState, scope: Scope, env: dict[str, str]) -> EvalCont
             "steps": scope.steps,
             "runner": state.runner_ctx,
             "secrets": state.plan.secrets,
-            "job": {"status": state.status, "container": {}, "services": {}},
+            "job": {
+                "status": "cancelled" if state.cancelled else state.status,
+                "container": {},
+                "services": {},
+            },
         }
     )
     contexts.setdefault("vars", {})
@@ -50,7 +54,7 @@ def eval_context(state: JobState, scope: Scope, env: dict[str, str]) -> EvalCont
         contexts["inputs"] = scope.inputs
     return EvalContext(
         contexts=contexts,
-        job_status=state.status,
+        job_status="cancelled" if state.cancelled else state.status,
         action_status=scope.action_status,
         composite=scope.action_status is not None,
         workspace=state.workspace,
@@ -114,6 +118,8 @@ async def run_step(state: JobState, scope: Scope, step: StepPlan) -> StepOutcome
     try:
         run_it = _should_run(state, scope, step, ctx)
     except StepError as exc:
+        if not nested:
+            await state.reporter.emit(StepStarted(state.plan.job_id, step.id, name, number=number))
         await state.log.annotate("error", str(exc), step_id=log_id)
         return await _finish(state, scope, step, name, "failure", False, started, {})
     if not run_it:
@@ -336,8 +342,15 @@ async def execute(
 
     pump_task = asyncio.ensure_future(pump())
     wait_task = asyncio.ensure_future(proc.wait())
-    cancel_task = asyncio.ensure_future(state.cancel.wait())
     timeout = timeout_minutes * 60 if timeout_minutes else None
+    if state.cancel.is_set():
+        # An always()/cancelled() step after the cancel: it runs to its end, bounded like the
+        # runner bounds clean-up by cancel-timeout-minutes.
+        cancel_task = asyncio.ensure_future(asyncio.Event().wait())
+        limit = state.plan.cancel_timeout_minutes * 60
+        timeout = min(timeout, limit) if timeout else limit
+    else:
+        cancel_task = asyncio.ensure_future(state.cancel.wait())
     reason: str | None = None
     try:
         done, _ = await asyncio.wait(

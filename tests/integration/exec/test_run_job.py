@@ -77,3 +77,32 @@ def test_a_broken_executor_fails_the_job_not_the_caller(tmp_path: Path) -> None:
     assert outcome.result == "failure" and "No space left on device" in (outcome.error or "")
     assert isinstance(main.events[-1], JobFinished) and main.events[-1].result == "failure"
     assert [p.name for p in (tmp_path / "work").iterdir()] == ["_tool"]  # job dirs removed
+
+
+def test_cancel_between_steps_makes_cancelled_true(tmp_path: Path) -> None:
+    """Ctrl-C while no step runs: later steps see cancelled(); only always()/cancelled() run."""
+    plan = JobPlan(
+        job_id="j", job_key="j", name="j",
+        steps=[
+            StepPlan(id="a", run="echo a"),
+            StepPlan(id="b", run="echo b-should-not-run"),
+            StepPlan(id="c", run="echo c-cancelled", condition="cancelled()"),
+            StepPlan(id="d", run="echo d-status=${{ job.status }}", condition="always()"),
+        ],
+    )
+    cancel = asyncio.Event()
+    main = CollectingReporter()
+
+    class CancelAfterFirst:
+        async def emit(self, event) -> None:  # noqa: ANN001
+            await main.emit(event)
+            if isinstance(event, StepFinished) and event.step_id == "a":
+                cancel.set()
+
+    outcome = asyncio.run(run_job(plan, executor=get_executor("shell", allow_root=True),
+                                  reporter=CancelAfterFirst(), masker=Masker(),
+                                  runner=RunnerInfo(work_root=tmp_path / "w"), cancel=cancel))
+    lines = main.lines()
+    assert outcome.result == "cancelled"
+    assert "b-should-not-run" not in lines  # only in the "Skipping step" line
+    assert "c-cancelled" in lines and "d-status=cancelled" in lines  # ran to their end
