@@ -78,9 +78,7 @@ async def run_composite(
         if s.generated_id:
             s.id = f"__composite_{i}" if not s.id else s.id
     for s in nested:
-        if state.cancelled and "always(" not in s.condition.lower():
-            continue
-        await run_step(state, inner, s)
+        await run_step(state, inner, s)  # after a cancel only always()/cancelled() steps run
     out_ctx = eval_context(state, inner, _env_for(state, inner))
     outputs: dict[str, str] = {}
     for name, spec in (manifest.outputs or {}).items():
