@@ -202,3 +202,46 @@ def test_escape_attempts_shell_blocks_what_a_uid_can(make_spec: Callable[..., Jo
         assert {k for k, v in got.items() if v == "ESCAPED"} == weak
     finally:
         shutil.rmtree(d)
+
+
+SHELL_WORKER = """
+import asyncio, sys
+from pathlib import Path
+from github_runner.executors.base import JobSpec
+from github_runner.executors.shell import ShellExecutor
+async def main():
+    d = Path(sys.argv[1])
+    spec = JobSpec(job_id=sys.argv[2], work_dir=d, workspace=d / "ws", temp=d / "tmp", tool_cache=d / "tc")
+    sb = await ShellExecutor(user="ghr-job").prepare(spec)
+    await sb.run(["bash", "-c", "(setsid sleep %s &); nohup sleep %s >/dev/null 2>&1 &"], env={"PATH": "/usr/bin:/bin"}, cwd="/")
+    print("started", flush=True)
+    await asyncio.sleep(60)
+asyncio.run(main())
+"""
+
+
+def test_killed_worker_escapees_removed_by_sweep(make_spec: Callable[..., JobSpec]) -> None:
+    """No pdeathsig can reach setsid'ed processes: the sweep finds them in the dead job's cgroup."""
+    import subprocess
+    import sys
+
+    from github_runner.executors.cleanup import sweep
+
+    _need_root_and_user()
+    tag = f"{uuid.uuid4().int % 10**6}.{uuid.uuid4().int % 967}"
+    spec = make_spec()
+    w = subprocess.Popen([sys.executable, "-c", SHELL_WORKER % (tag, tag), str(spec.work_dir), spec.job_id],
+                         stdout=subprocess.PIPE)
+    try:
+        assert w.stdout is not None and w.stdout.readline().strip() == b"started"
+        for _ in range(100):
+            if len(live_pids_matching(f"sleep {tag}")) >= 3:  # worker + 2 escapees
+                break
+            asyncio.run(asyncio.sleep(0.02))
+        w.kill()
+        w.wait()
+        assert len(live_pids_matching(f"sleep {tag}")) == 2  # they outlive the worker...
+        assert f"cgroup {spec.job_id}@{w.pid}" in asyncio.run(sweep())
+        assert live_pids_matching(f"sleep {tag}") == []  # ...until the sweep
+    finally:
+        w.kill()
