@@ -35,6 +35,8 @@ from github_runner.egress.policy import EffectivePolicy, is_private
 PREFIX = "gr-"
 STATE_DIR = Path(os.environ.get("GITHUB_RUNNER_EGRESS_STATE", "/run/github-runner/egress"))
 DEDUPE_SECONDS = 2.0
+OWNER_ALIAS = "gr-owner-pid:"
+ORPHAN_GRACE = 60.0  # seconds a state-less gateway namespace is left alone (it may be starting)
 
 
 class GatewayError(RuntimeError):
@@ -167,7 +169,7 @@ class Gateway:
             + (f"route replace default via {a.gw6}\n" if self.job_ipv6 else "")
         ))
         await run(["ip", "-n", self.gw_name, "-b", "-"], stdin=(
-            "link set lo up\n"
+            f"link set lo up alias {OWNER_ALIAS}{os.getpid()}\n"  # the owner, for sweeps
             f"addr add {a.gw4}/{a.prefix4} dev {self.gwj_if}\n"
             f"addr add {a.gw6}/{a.prefix6} dev {self.gwj_if} nodad\n"
             f"link set {self.gwj_if} addrgenmode none up\n"
@@ -446,7 +448,20 @@ async def sweep_stale(state_dir: Path | None = None) -> list[str]:
                 pass
     for name in list_netns():
         m = re.fullmatch(rf"{PREFIX}([0-9a-f]{{8}})-gw", name)
-        if m and m.group(1) not in owned:
+        if m and m.group(1) not in owned and not await _owned_elsewhere(name):
             await run(["ip", "netns", "del", name], check=False)
             removed.append(name)
     return sorted(set(removed))
+
+
+async def _owned_elsewhere(name: str) -> bool:
+    """A gateway with no state file here may belong to a runner with another state dir: its
+    namespace names its owner (lo's alias); a namespace younger than a minute may not yet."""
+    try:
+        if time.time() - (Path("/run/netns") / name).stat().st_mtime < ORPHAN_GRACE:
+            return True
+    except OSError:
+        return False
+    out = await run(["ip", "-n", name, "-o", "link", "show", "lo"], check=False)
+    m = re.search(rf"alias {OWNER_ALIAS}(\d+)", out)
+    return bool(m) and _alive(int(m.group(1)))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from github_runner.egress import gateway as gateway_mod
 from github_runner.egress.gateway import Gateway, GatewayError, sweep_stale
 from github_runner.egress.netns import list_netns
 from tests.integration.egress.conftest import World, dns_query, in_job, make_gateway, sh, tcp_connect
@@ -93,11 +94,14 @@ def test_31_proxy_gone_mid_job_fails_closed(world: World, job: Path, tmp_path: P
     asyncio.run(main())
 
 
-def test_42_stale_gateways_swept_at_start(world: World, job: Path, tmp_path: Path) -> None:
+def test_42_stale_gateways_swept_at_start(world: World, job: Path, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
     state = tmp_path / "state"
     state.mkdir(exist_ok=True)
     dead = subprocess.Popen(["true"])
     dead.wait()
+    for name in ("gr-0badc0de-gw", "gr-0000beef-gw"):  # a failed earlier run may have left them
+        sh("ip", "netns", "del", name, check=False)
     # a crashed runner's gateway: state file with a dead pid, its namespace and a veth
     sh("ip", "netns", "add", "gr-0badc0de-gw")
     sh("ip", "-n", "gr-0badc0de-gw", "link", "add", "gr0badc0deu", "type", "veth", "peer", "name", "gr0badc0deg")
@@ -105,18 +109,29 @@ def test_42_stale_gateways_swept_at_start(world: World, job: Path, tmp_path: Pat
                                                      "uplink_netns": world.netns}))
     (state / "slot-5").write_text("0badc0de")
     os.utime(state / "slot-5", (0, 0))
-    # an orphan namespace with no state file at all
+    # an orphan namespace with no state file at all (older than the grace period, set to 0 here)
     sh("ip", "netns", "add", "gr-0000beef-gw")
+    monkeypatch.setattr(gateway_mod, "ORPHAN_GRACE", 0.0)
 
     async def main() -> list[str]:
         live = make_gateway(world, job, tmp_path, "audit", [])
         await live.start()
+        # a live gateway of another runner (another state dir): kept, its namespace names its owner
+        other_dir = tmp_path / "other"
+        other = Gateway(job, live.policy, live.audit, world.upstream, state_dir=other_dir)
+        other_job = subprocess.run(["ip", "netns", "add", "grt-other-job"], check=True)
+        other.job_netns = Path("/run/netns/grt-other-job")
         try:
+            await other.start()
             removed = await sweep_stale(state)
             assert live.gw_name in list_netns()  # our own live gateway is kept
+            assert other.gw_name in list_netns()
             return removed
         finally:
             await live.stop()
+            await other.stop()
+            sh("ip", "netns", "del", "grt-other-job", check=False)
+            assert other_job.returncode == 0
 
     removed = asyncio.run(main())
     assert removed == ["gr-0000beef-gw", "gr-0badc0de-gw"]
