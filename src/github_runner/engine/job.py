@@ -11,6 +11,7 @@ import asyncio
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,21 @@ def go_duration(seconds: float) -> str:
     frac = seconds - whole
     sec = f"{s + frac:.6g}" if frac else str(s)
     return f"{h}h{m}m{sec}s" if h else f"{m}m{sec}s"
+
+
+@dataclass
+class _Run:
+    """What every phase of one job run needs: the plan and its collaborators."""
+
+    plan: JobPlan
+    executor: Any
+    reporter: Reporter
+    masker: Any
+    runner: RunnerInfo
+    log: JobLog
+    cancel: asyncio.Event | None
+    grace_seconds: float
+    network_hook: Any = None
 
 
 def _safe(name: str) -> str:
@@ -74,10 +90,9 @@ async def run_job(
     work_dir = Path(tempfile.mkdtemp(prefix=f"{_safe(plan.job_id)}-", dir=runner.work_root))
     outcome: JobOutcome
     try:
-        outcome = await _run_in_sandbox(
-            plan, work_dir, executor, reporter, masker, runner, log, cancel, grace_seconds,
-            getattr(network, "hook", None),
-        )
+        job = _Run(plan, executor, reporter, masker, runner, log, cancel, grace_seconds,
+                   getattr(network, "hook", None))
+        outcome = await _run_in_sandbox(job, work_dir)
         hook = getattr(network, "hook", None)
         if outcome.result == "success" and getattr(hook, "fails_job", False):
             await log.annotate("error", "egress: the job made connections its policy forbids")
@@ -105,18 +120,8 @@ async def run_job(
     return outcome
 
 
-async def _run_in_sandbox(
-    plan: JobPlan,
-    work_dir: Path,
-    executor: Any,
-    reporter: Reporter,
-    masker: Any,
-    runner: RunnerInfo,
-    log: JobLog,
-    cancel: asyncio.Event | None,
-    grace_seconds: float,
-    network_hook: Any = None,
-) -> JobOutcome:
+async def _run_in_sandbox(job: _Run, work_dir: Path) -> JobOutcome:
+    plan, runner, log = job.plan, job.runner, job.log
     from github_runner.executors.base import ExecutorError, JobSpec
 
     if plan.container is not None or plan.services:
@@ -136,28 +141,20 @@ async def _run_in_sandbox(
         temp=temp,
         tool_cache=tool_cache,
         labels={"github-runner.job": plan.job_id},
-        network=network_hook,
+        network=job.network_hook,
     )
     try:
-        sandbox = await executor.prepare(spec)
+        sandbox = await job.executor.prepare(spec)
     except ExecutorError as exc:
         await log.annotate("error", f"executor: {exc}")
         return JobOutcome(plan.job_id, "failure", error=str(exc))
     async with sandbox:
-        return await _run_steps(plan, sandbox, spec, reporter, masker, runner, log, cancel, grace_seconds)
+        return await _run_steps(job, sandbox, spec)
 
 
-async def _run_steps(
-    plan: JobPlan,
-    sandbox: Any,
-    spec: Any,  # executors.base.JobSpec: the host directories of this job
-    reporter: Reporter,
-    masker: Any,
-    runner: RunnerInfo,
-    log: JobLog,
-    cancel: asyncio.Event | None,
-    grace_seconds: float,
-) -> JobOutcome:
+async def _run_steps(job: _Run, sandbox: Any, spec: Any) -> JobOutcome:
+    """`spec` is the executors.base.JobSpec: the host directories of this job."""
+    plan, runner, log = job.plan, job.runner, job.log
     workspace, temp, tool_cache = spec.workspace, spec.temp, spec.tool_cache
     job_path = sandbox.to_job_path
     github = dict(plan.contexts.get("github") or {})
@@ -179,16 +176,16 @@ async def _run_steps(
         runner=runner,
         sandbox=sandbox,
         log=log,
-        masker=masker,
-        reporter=reporter,
+        masker=job.masker,
+        reporter=job.reporter,
         workspace=workspace,
         temp=temp,
         tool_cache=tool_cache,
         github=github,
         runner_ctx=runner_ctx,
         base_env=base_env,
-        cancel=cancel or asyncio.Event(),
-        grace_seconds=grace_seconds,
+        cancel=job.cancel or asyncio.Event(),
+        grace_seconds=job.grace_seconds,
     )
     from github_runner.engine.commands.processor import JobCommandState
 
