@@ -137,3 +137,25 @@ def test_42_stale_gateways_swept_at_start(world: World, job: Path, tmp_path: Pat
     assert removed == ["gr-0000beef-gw", "gr-0badc0de-gw"]
     assert not any(n in list_netns() for n in removed)
     assert list(state.iterdir()) == []
+
+
+def test_uplink_in_the_runners_own_namespace(world: World, job: Path, tmp_path: Path) -> None:
+    """Production layout: the uplink's far end sits in the runner's namespace (no fake internet).
+
+    Only DNS (answered through the host's loopback upstream) and the always-deny of the host side
+    are exercised: nothing is routed beyond this machine.
+    """
+    async def main() -> Gateway:
+        gw = make_gateway(world, job, tmp_path, "block", ["allowed.example:80"], uplink_netns=None)
+        await gw.start()
+        try:
+            assert gw.host_if in sh("ip", "-o", "link", "show", gw.host_if)
+            r = await in_job(job, dns_query, gw.addr.gw4, "allowed.example")
+            assert r.answers == [world.ip4(10)]
+            assert await in_job(job, tcp_connect, gw.addr.up_peer4, 22) == "refused"  # the runner host
+        finally:
+            await gw.stop()
+        return gw
+
+    gw = asyncio.run(main())
+    assert gw.host_if not in sh("ip", "-o", "link")
