@@ -1,10 +1,10 @@
-"""End to end: a workflow prints one secret in 16 ways; nothing readable may come out of exec.
+"""End to end: a workflow prints one secret in 17 ways; nothing readable may come out of exec.
 
 `leakrepo/.github/workflows/leak.yml` echoes the secret, writes it to stderr, base64-encodes it
 (alone, with a newline, behind prefixes of every alignment), URL-encodes it, pretty-prints it
 in JSON, prints it in halves with sleeps between, puts it in a failing command's error, in
 annotations, in the step summary, in a step output and a job output, in a Python traceback,
-in a shell trace and an env dump, XML-escaped and shell-quoted; and it prints a multi-line
+in a shell trace and an env dump, XML-escaped and shell-quoted, in a step's name; and it prints a multi-line
 secret whole and line by line, and a value masked at run time with `::add-mask::`.
 
 The run's stdout, stderr and every string in its JSON events are searched for the raw
@@ -87,7 +87,8 @@ def test_the_workflow_ran_every_step(run: tuple[subprocess.CompletedProcess[str]
     proc, events = run
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     for evidence in ("plain *** end", "to stderr ***", "split: *** done", "q=***", '"token": "***"',
-                     "line: ***", "now ***", "ValueError: bad token ***", "Summary with ***"):  # fmt: skip
+                     "line: ***", "now ***", "ValueError: bad token ***", "Summary with ***",
+                     "named step ran", "17 a step name holding ***"):  # fmt: skip
         assert evidence in events, f"missing {evidence!r}: the step did not run or was not masked"
 
 
