@@ -263,3 +263,22 @@ def test_missing_runtime_and_bad_settings_are_clear(make_spec: Callable[..., Job
     with pytest.raises(ExecutorError, match="volume '/etc:/e'"):
         DockerExecutor(volumes=["/etc:/e"])
     assert leftovers(spec.job_id) == []
+
+
+def test_dns_override_read_only_root_and_runtime_choice(bb: str, make_spec: Callable[..., JobSpec]) -> None:
+    spec = make_spec(container=ContainerSpec(image=bb))
+
+    async def go() -> tuple[str, dict[str, object]]:
+        ex = make_executor("docker", dns=["198.18.0.53"], read_only_rootfs=True, runtime="runc")
+        async with await ex.prepare(spec) as job:
+            out = (await _run(job, "cat /etc/resolv.conf; touch /x 2>/dev/null || echo root-ro;"
+                                   " touch /tmp/x && echo tmp-rw"))[1]
+            return out, job.container.attrs["HostConfig"]
+
+    out, host = asyncio.run(go())
+    # on a user-defined network the container asks Docker's embedded DNS, which forwards to `dns`
+    assert "nameserver 127.0.0.11" in out and host["Dns"] == ["198.18.0.53"]
+    assert "root-ro" in out and "tmp-rw" in out
+    assert host["Runtime"] == "runc" and host["ReadonlyRootfs"] is True
+    assert host["CapDrop"] == ["ALL"] and host["Privileged"] is False
+    assert host["SecurityOpt"] == ["no-new-privileges:true"] and host["NetworkMode"] == f"ghr-{spec.job_id}"
