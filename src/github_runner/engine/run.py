@@ -224,7 +224,7 @@ class WorkflowRun:
         async def one(index: int, combo: dict[str, Any] | None) -> None:
             async with limit:
                 job_contexts = dict(contexts)
-                job_contexts["matrix"] = combo or {}
+                job_contexts["matrix"] = combo or None  # GitHub: null for a job without a matrix
                 job_contexts["strategy"] = {
                     "fail-fast": fail_fast,
                     "job-index": index,
