@@ -56,7 +56,8 @@ def exec_cmd(**options: object) -> None:
             import traceback
 
             traceback.print_exc()
-        click.echo(f"error: {exc}", err=True)
+        for line in str(exc).splitlines() or [""]:
+            click.echo(f"error: {line}", err=True)
         code = EXIT_BAD_INPUT
     sys.exit(code)
 

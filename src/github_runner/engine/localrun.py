@@ -55,7 +55,7 @@ class LocalRun:
         except (localinputs.InputError, matrix.MatrixError, graph.GraphError) as exc:
             raise LocalRunError(str(exc)) from None
         except WorkflowError as exc:
-            raise LocalRunError(_one_line(exc.errors)) from None
+            raise LocalRunError(_error_lines(exc.errors)) from None
 
     @classmethod
     def _from_options(cls, o: dict[str, Any]) -> LocalRun:
@@ -144,7 +144,7 @@ class LocalRun:
             try:
                 load_action(directory)
             except WorkflowError as exc:
-                raise LocalRunError(_one_line(exc.errors)) from None
+                raise LocalRunError(_error_lines(exc.errors)) from None
 
     def mentions_egress(self) -> bool:
         """A job states an `egress:` policy or uses harden-runner (which the runner enforces)."""
@@ -381,8 +381,6 @@ def _default_event(workflows: list[Workflow]) -> str:
     return DEFAULT_EVENT
 
 
-def _one_line(errors: list[str]) -> str:
-    if not errors:
-        return "invalid workflow"
-    extra = f" (and {len(errors) - 1} more error(s))" if len(errors) > 1 else ""
-    return errors[0] + extra
+def _error_lines(errors: list[str]) -> str:
+    """Every error of the file, one line each, like GitHub's parser reports them."""
+    return "\n".join(errors) if errors else "invalid workflow"
