@@ -307,7 +307,8 @@ def load_file(path: str, entries_text: str) -> Allowlist:
     """An allowlist file: one entry per line, `#` comments, or a YAML list / `allow:` key."""
     stripped = [ln.split("#", 1)[0].strip() for ln in entries_text.splitlines()]
     if any(ln.startswith("- ") or ln.startswith("allow:") for ln in stripped):
-        from ruamel.yaml import YAML, YAMLError
+        from ruamel.yaml import YAML
+        from ruamel.yaml.error import YAMLError
 
         try:
             data = YAML(typ="safe").load(entries_text)

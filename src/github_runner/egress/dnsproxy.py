@@ -19,14 +19,15 @@ import socket
 import struct
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from dnslib import QTYPE, RCODE, DNSRecord
 
 from github_runner.egress import detect, dnswire
 from github_runner.egress.allowlist import InvalidName, normalize_name
-from github_runner.egress.audit import AuditLog
+from github_runner.egress.audit import AuditLog, parent_domain
 from github_runner.egress.policy import EffectivePolicy
 
 EDE_BLOCKED = 15
@@ -135,7 +136,7 @@ class NameHistory:
         return sorted(n for n, t in seen.items() if before is None or t <= before + 0.001)
 
 
-Admit = Callable[[list[str], list[tuple[str, tuple[int, int] | None]], int], None]
+Admit = Callable[[list[str], Sequence[tuple[str, tuple[int, int] | None]], int], None]
 
 
 class DNSProxy:
@@ -180,8 +181,8 @@ class DNSProxy:
         for s in self._servers:
             await s.wait_closed()
 
-    def _spawn(self, coro: object) -> None:
-        task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -214,7 +215,8 @@ class DNSProxy:
             self.audit.write("dns", "error", client=client, reason=f"malformed query: {exc}")
             return None
         qtype = QTYPE.get(query.qtype, str(query.qtype))
-        base = {"client": client, "qtype": qtype, "transport": transport if transport != "udp" else None}
+        base: dict[str, Any] = {"client": client, "qtype": qtype,
+                                "transport": transport if transport != "udp" else None}
         try:
             qname = normalize_name(query.qname) if query.qname else "."
         except InvalidName as exc:
@@ -224,13 +226,13 @@ class DNSProxy:
         if tunnel:
             self.audit.write(
                 "detection", "blocked" if self.mode == "block" else "logged", kind="dns_exfiltration",
-                severity="high", qname=qname, qtype=qtype, parent=detect.parent_domain(qname),
+                severity="high", qname=qname, qtype=qtype, parent=parent_domain(qname),
                 reasons=tunnel,
             )
         volume = self.volume.observe(qname)
         if volume:
             self.audit.write("detection", "logged", kind="dns_exfiltration", severity="medium",
-                             qname=qname, parent=detect.parent_domain(qname), reasons=volume)
+                             qname=qname, parent=parent_domain(qname), reasons=volume)
         mining = detect.mining_name_reasons(qname)
 
         rules = self.policy.allow.name_rules(qname) if self.mode == "block" else []
@@ -267,7 +269,7 @@ class DNSProxy:
         answers, cnames, ttl, foreign = _chain(reply, qname)
         for addr in answers:
             self.history.add(addr, qname)
-        fields = dict(qname=qname, rcode=RCODE.get(reply.rcode), answers=answers or None,
+        fields: dict[str, Any] = dict(qname=qname, rcode=RCODE.get(reply.rcode), answers=answers or None,
                       cnames=cnames or None, ttl=ttl if answers else None, **base)
         if self.mode != "block":
             self.audit.write("dns", "logged", **fields)
@@ -286,7 +288,7 @@ class DNSProxy:
         self.audit.write("dns", "allowed", rule=rules[0].canonical, set_timeout=timeout, **fields)
         return _strip_foreign(reply_wire, names={qname, *cnames}) if foreign else reply_wire
 
-    def _blocked(self, query: dnswire.Query, qname: str, base: dict[str, object], reason: str,
+    def _blocked(self, query: dnswire.Query, qname: str, base: dict[str, Any], reason: str,
                  rcode: int, text: str | None = None, action: str = "blocked") -> bytes:
         self.audit.write("dns", action, qname=qname, rcode=RCODE.get(rcode), rule=None, reason=reason, **base)
         return dnswire.build_reply(query, rcode, (EDE_BLOCKED, text or reason))
@@ -323,7 +325,7 @@ def _strip_foreign(wire: bytes, names: set[str]) -> bytes:
     reply = DNSRecord.parse(wire)
     reply.rr = [rr for rr in reply.rr
                 if rr.rtype not in (QTYPE.A, QTYPE.AAAA) or str(rr.rname).rstrip(".").lower() in names]
-    return reply.pack()
+    return bytes(reply.pack())
 
 
 class _ServerProtocol(asyncio.DatagramProtocol):

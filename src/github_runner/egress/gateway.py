@@ -21,6 +21,7 @@ import re
 import secrets
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -274,7 +275,7 @@ class Gateway:
 
     # --- set admission and connection records ------------------------------------------------
 
-    def _admit(self, addrs: list[str], proto_ports: list[tuple[str, Any]], timeout: int) -> None:
+    def _admit(self, addrs: list[str], proto_ports: Sequence[tuple[str, Any]], timeout: int) -> None:
         now = time.monotonic()
         todo = []
         for addr in addrs:
@@ -332,7 +333,7 @@ class Gateway:
         self._recent[key] = now
         if len(self._recent) > 4096:
             self._recent = {k: v for k, v in self._recent.items() if now - v < DEDUPE_SECONDS}
-        common = dict(ts=pkt.ts, family=pkt.family, proto=pkt.proto, src=pkt.src, sport=pkt.sport,
+        common: dict[str, Any] = dict(ts=pkt.ts, family=pkt.family, proto=pkt.proto, src=pkt.src, sport=pkt.sport,
                       dst=pkt.dst, dport=pkt.dport, icmp_type=pkt.icmp_type)
         if kind == "redirect":
             self.audit.write("dns", "redirected", reason=f"query to {pkt.dst}:{pkt.dport} sent to the proxy",
@@ -464,4 +465,4 @@ async def _owned_elsewhere(name: str) -> bool:
         return False
     out = await run(["ip", "-n", name, "-o", "link", "show", "lo"], check=False)
     m = re.search(rf"alias {OWNER_ALIAS}(\d+)", out)
-    return bool(m) and _alive(int(m.group(1)))
+    return m is not None and _alive(int(m.group(1)))

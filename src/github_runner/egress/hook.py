@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from github_runner.egress.audit import AuditLog, TextMasker
 from github_runner.egress.gateway import Gateway, GatewayError, sweep_stale
@@ -174,12 +174,13 @@ class EgressReporter:
             await self.job_end()
 
     async def _annotate(self, job_id: str, step_id: str) -> None:
-        if self.sink is None:
+        if self.sink is None or self.hook is None:
             return
         new = self.hook.audit.records[self._mark :]
         interesting = [r for r in new if r.get("action") in ("blocked", "refused") or r["event"] == "detection"]
         for rec in interesting[:MAX_ANNOTATIONS]:
-            level = "error" if rec.get("action") in ("blocked", "refused") and rec["event"] != "detection" else "warning"
+            blocked = rec.get("action") in ("blocked", "refused") and rec["event"] != "detection"
+            level: Literal["error", "warning"] = "error" if blocked else "warning"
             await self.sink.emit(Annotation(job_id=job_id, step_id=step_id, level=level,
                                             message=describe_record(rec), title="egress"))
         if len(interesting) > MAX_ANNOTATIONS:

@@ -126,7 +126,7 @@ def _step_name(rec: dict[str, Any]) -> str | None:
 
 
 def build(runs: Sequence[tuple[str, list[dict[str, Any]]]]) -> Report:
-    rep = Report([], {}, {}, {}, {}, {}, {}, {}, {}, [], defaultdict(int))  # type: ignore[arg-type]
+    rep = Report([], {}, {}, {}, {}, {}, {}, {}, {}, [], defaultdict(int))
     for run_name, recs in runs:
         by_job: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for r in recs:
@@ -148,7 +148,7 @@ def _add_run(rep: Report, run: str, recs: list[dict[str, Any]]) -> None:
         ev, action, step = r.get("event"), r.get("action"), _step_name(r)
         rep.counts[f"{ev}"] += 1
         if ev == "dns":
-            qname = r.get("qname")
+            qname = str(r.get("qname") or "")
             if action in ("allowed", "logged") and r.get("answers"):
                 for addr in r["answers"]:
                     answers.append((str(r.get("ts", "")), addr, qname))
