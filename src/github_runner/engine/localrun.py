@@ -325,6 +325,8 @@ def _executor_settings(name: str) -> dict[str, Any]:
 
 
 def _rel(path: str, repo: Path) -> str:
+    if not Path(path).is_absolute():
+        return path
     try:
         return str(Path(path).resolve().relative_to(repo))
     except ValueError:
@@ -368,7 +370,8 @@ def _load(path: Path, repo: Path) -> Workflow:
         except (OSError, UnicodeDecodeError):
             return None
 
-    return parse_workflow(str(path), text, None, resolve)
+    # Named like GitHub names it in errors and github.workflow_ref: relative to the repository.
+    return parse_workflow(_rel(str(path), repo), text, None, resolve)
 
 
 def _default_event(workflows: list[Workflow]) -> str:
