@@ -61,6 +61,7 @@ class ListenerSection(Strict):
     complete_retries: int = Field(default=5, ge=0)
     complete_retry_interval: float = Field(default=5.0, ge=0)
     max_message_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+    warm_workers: bool = True  # keep one worker process started ahead of the next job
 
 
 class LogSection(Strict):

@@ -19,9 +19,14 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+import sys
 from typing import Any, Protocol
 
-import httpx
+# httpx imports its command-line tool (and with it rich and pygments, ~5 MB) unless that import
+# fails; the listener's idle footprint matters more than `httpx` the CLI, which we never use.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+import httpx  # noqa: E402
 
 from github_runner.github.errors import HTTPStatusError, InsecureURLError
 from github_runner.version import RUNNER_VERSION, __version__
@@ -127,6 +132,13 @@ class RateLimit:
         return min(self.reset - now, MAX_HONOURED_WAIT)
 
 
+def _env_proxy_set() -> bool:
+    import os
+
+    names = ("http_proxy", "https_proxy", "all_proxy")
+    return any(os.environ.get(n) or os.environ.get(n.upper()) for n in names)
+
+
 def user_agent(extra: str = "") -> str:
     ua = f"GitHubActionsRunner-linux-x64/{RUNNER_VERSION} github-runner/{__version__}"
     return f"{ua} {extra}".strip()
@@ -152,7 +164,9 @@ class ApiClient:
                 mounts[f"all://{host}"] = httpx.AsyncHTTPTransport(verify=verify)
         return httpx.AsyncClient(
             verify=verify,
-            trust_env=not self.settings.proxy,  # HTTP(S)_PROXY / NO_PROXY from the environment
+            # HTTP(S)_PROXY / ALL_PROXY / NO_PROXY from the environment; only looked at when one
+            # is set, because httpx's environment handling costs ~0.1 s per client otherwise
+            trust_env=not self.settings.proxy and _env_proxy_set(),
             mounts=mounts,
             timeout=httpx.Timeout(self.settings.timeout, connect=min(30.0, self.settings.timeout)),
             headers={

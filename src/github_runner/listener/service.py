@@ -16,6 +16,7 @@ from github_runner.config.settings import Settings
 from github_runner.config.state import StateDir
 from github_runner.github.http import ApiClient
 from github_runner.listener.slot import Slot
+from github_runner.listener.supervisor import WorkerProcess
 
 log = logging.getLogger("github_runner.listener")
 
@@ -29,6 +30,41 @@ class Service:
         self.cancelling = False
         self.slots: list[Slot] = []
         self.worker_settings: dict[str, Any] = settings.model_dump(mode="json")
+        self.spare: asyncio.Future[WorkerProcess] | None = None
+
+    async def take_worker(self, runner_name: str, job_id: str) -> WorkerProcess:
+        """A warm worker (engine imported, client built) if one is ready; a new spare follows."""
+        task, self.spare = self.spare, None
+        worker: WorkerProcess | None = None
+        if task is not None:
+            try:
+                worker = await task
+            except OSError:
+                worker = None
+        if worker is None or worker.proc is None or worker.proc.returncode is not None:
+            worker = WorkerProcess(runner_name, job_id)
+            await worker.spawn(self.worker_settings)
+        worker.runner_name, worker.job_id = runner_name, job_id
+        if self.settings.listener.warm_workers and not self.stopping:
+            asyncio.get_running_loop().call_later(0.5, self._refill)
+        return worker
+
+    def _refill(self) -> None:
+        if self.spare is None and not self.stopping:
+            async def make() -> WorkerProcess:
+                w = WorkerProcess("spare", "")
+                await w.spawn(self.worker_settings)
+                return w
+
+            self.spare = asyncio.ensure_future(make())
+
+    async def _discard_spare(self) -> None:
+        task, self.spare = self.spare, None
+        if task is not None:
+            try:
+                await (await task).discard()
+            except OSError:
+                pass
 
     def request_stop(self) -> None:
         if not self.stopping:
@@ -56,9 +92,12 @@ class Service:
             self.slots = [Slot(self, ident, api) for ident in identities]
             log.info("listening with %d slot(s): %s", len(self.slots),
                      ", ".join(s.name for s in self.slots))
+            if self.settings.listener.warm_workers:
+                self._refill()
             try:
                 await asyncio.gather(*(s.run() for s in self.slots))
             finally:
+                await self._discard_spare()
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     loop.remove_signal_handler(sig)
         fatal = [s for s in self.slots if s.fatal]

@@ -67,6 +67,7 @@ class Slot:
         self.jobs_done = 0
         self.fatal: str | None = None
         self.gone = False  # an ephemeral runner deleted by the server after its job
+        self._ack_task: asyncio.Task[None] | None = None
         self.message_received_at: float | None = None
 
     @property
@@ -252,14 +253,8 @@ class Slot:
         if self.worker is not None:
             log.warning("%s: busy; not taking job request %s", self.name, ref.runner_request_id)
             return
-        if ref.should_acknowledge:
-            try:
-                await self.queue.acknowledge(ref.runner_request_id, busy=False)
-            except JobNotFoundError:
-                log.info("%s: job request %s no longer exists", self.name, ref.runner_request_id)
-                return
-            except GitHubError as exc:
-                log.info("%s: acknowledge failed (best effort): %s", self.name, exc)
+        if ref.should_acknowledge:  # best effort, and not worth a round trip before acquiring
+            self._ack_task = asyncio.create_task(self._acknowledge(ref.runner_request_id))
         try:
             raw = await runservice.acquire_job(self.api, ref.run_service_url, self.cred,
                                                ref.runner_request_id, ref.billing_owner_id)
@@ -272,6 +267,15 @@ class Slot:
                       ref.runner_request_id, exc)
             return
         await self._job_message(raw, msg.message_id)
+
+    async def _acknowledge(self, runner_request_id: str) -> None:
+        try:
+            await self.queue.acknowledge(runner_request_id, busy=False)
+        except JobNotFoundError:
+            log.info("%s: acknowledge: job request %s no longer exists", self.name,
+                     runner_request_id)
+        except GitHubError as exc:
+            log.info("%s: acknowledge failed (best effort): %s", self.name, exc)
 
     async def _job_message(self, raw: bytes, message_id: int) -> None:
         try:
@@ -287,7 +291,7 @@ class Slot:
         if self.worker is not None:
             log.warning("%s: busy; not running job %s", self.name, job.job_id)
             return
-        worker = WorkerProcess(self.name, job.job_id)
+        worker = await self.service.take_worker(self.name, job.job_id)
         r = self.service.settings.runner
         # the config file wins over what registration (or a JIT blob) recorded
         work = r.work_dir if "work_dir" in r.model_fields_set else Path(
@@ -299,7 +303,7 @@ class Slot:
                   "work_folder": str(work), "labels": self.ident.runner.labels,
                   "pool_id": self.ident.runner.pool_id}
         try:
-            await worker.start(self.service.worker_settings, raw, runner)
+            await worker.send_job(raw, runner)
         except OSError as exc:
             log.error("%s: cannot start a worker for job %s: %s", self.name, job.job_id, exc)
             await self._fail_job(job)

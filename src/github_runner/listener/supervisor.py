@@ -41,14 +41,26 @@ class WorkerProcess:
         self.proc: asyncio.subprocess.Process | None = None
         self.cancelled = False
 
-    async def start(self, settings: dict[str, Any], message: bytes, runner: dict[str, Any]) -> None:
+    async def spawn(self, settings: dict[str, Any]) -> None:
+        """Start the process and give it the (non-secret) settings: it imports the engine,
+        builds its HTTP client and executor, then waits for its job on stdin."""
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "github_runner", "worker",
             stdin=asyncio.subprocess.PIPE, env=worker_env(), start_new_session=True,
         )
-        frame = {"type": "job", "settings": settings, "runner": runner,
-                 "message": message.decode("utf-8", "replace")}
-        await self._send(frame)
+        await self._send({"type": "settings", "settings": settings})
+
+    async def send_job(self, message: bytes, runner: dict[str, Any]) -> None:
+        await self._send({"type": "job", "runner": runner,
+                          "message": message.decode("utf-8", "replace")})
+
+    async def discard(self) -> None:
+        """An unused warm worker: closing its stdin makes it exit quietly."""
+        if self.proc is None or self.proc.returncode is not None:
+            return
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        await self.wait(kill_after=10)
 
     async def _send(self, frame: dict[str, Any]) -> None:
         assert self.proc is not None and self.proc.stdin is not None

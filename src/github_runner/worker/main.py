@@ -62,8 +62,25 @@ def _executor(settings: Settings) -> Any:
     return get_executor(ex.name, **dict(getattr(ex, "options", {}) or {}))
 
 
-async def run(frame: dict[str, Any], reader: asyncio.StreamReader) -> int:
-    settings = Settings.model_validate(frame["settings"])
+class Prepared:
+    """What a warm worker builds before its job arrives (settings come first, on their own)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.api = ApiClient(settings.http_settings())
+        _ = self.api.client  # TLS context and connection pool, built now rather than later
+        self.executor: Any = None
+        self.executor_error: str | None = None
+        from github_runner.executors.base import ExecutorError
+
+        try:
+            self.executor = _executor(settings)
+        except ExecutorError as exc:
+            self.executor_error = str(exc)
+
+
+async def run(prepared: Prepared, frame: dict[str, Any], reader: asyncio.StreamReader) -> int:
+    settings = prepared.settings
     runner = frame.get("runner") or {}
     try:
         msg = json.loads(frame["message"])
@@ -72,7 +89,7 @@ async def run(frame: dict[str, Any], reader: asyncio.StreamReader) -> int:
         log.error("unusable job message: %s", exc)
         return EXIT_BAD_MESSAGE
     t = settings.listener
-    async with ApiClient(settings.http_settings()) as api:
+    async with prepared.api as api:
         transport = make_transport(api, job, int(runner.get("pool_id", 1)))
         cancel = asyncio.Event()
         lost: list[str] = []
@@ -85,52 +102,60 @@ async def run(frame: dict[str, Any], reader: asyncio.StreamReader) -> int:
         renewer = LockRenewer(transport, t.renew_interval, on_lost,
                               give_up_after=max(600.0, t.renew_interval * 10),
                               first_delay=min(1.0, t.renew_interval))
-        try:
-            await renewer.first()
-        except LockLost as exc:
-            log.error("job %s: %s", job.job_id, exc)
-            return EXIT_LOCK_LOST
-        renew_task = asyncio.create_task(renewer.run())
+        # the first renewal gates the job; converting the message meanwhile costs nothing
+        first = asyncio.create_task(renewer.first())
         control_task = asyncio.create_task(_control(reader, cancel))
+        renew_task: asyncio.Task[None] | None = None
+
+        async def gate() -> bool:
+            nonlocal renew_task
+            try:
+                await first
+            except LockLost as exc:
+                log.error("job %s: %s", job.job_id, exc)
+                return False
+            renew_task = asyncio.create_task(renewer.run())
+            return True
+
         try:
-            return await _run_job(api, settings, runner, job, msg, transport, cancel, lost)
+            return await _run_job(prepared, runner, job, msg, transport, cancel, lost, gate)
         finally:
-            renew_task.cancel()
+            first.cancel()
             control_task.cancel()
-            await asyncio.gather(renew_task, control_task, return_exceptions=True)
+            tasks = [first, control_task] + ([renew_task] if renew_task else [])
+            if renew_task:
+                renew_task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def _run_job(api: ApiClient, settings: Settings, runner: dict[str, Any], job: JobEssentials,
+async def _run_job(prepared: Prepared, runner: dict[str, Any], job: JobEssentials,
                    msg: dict[str, Any], transport: Any, cancel: asyncio.Event,
-                   lost: list[str]) -> int:
+                   lost: list[str], gate: Any) -> int:
     # The engine is imported here, in the worker only: the listener never pays for it.
     from github_runner.engine.job import run_job
     from github_runner.engine.plan import JobPlan, RunnerInfo
-    from github_runner.executors.base import ExecutorError
     from github_runner.secrets.masker import Masker
     from github_runner.worker.convert import MessageFormatError, convert
     from github_runner.worker.reporter import GitHubReporter
 
+    settings = prepared.settings
     t = settings.listener
     masker = Masker()
     masker.add(job.job_token, source="job token")
-    from github_runner.secrets.logfilter import install as mask_own_logs
-
-    mask_own_logs(masker)  # the worker's own diagnostics go through the job's masker too
     try:
         converted = convert(msg)
     except MessageFormatError as exc:
+        if not await gate():
+            return EXIT_LOCK_LOST
         log.error("job %s: the job message is malformed: %s", job.job_id, exc)
-        plan = JobPlan(job_id=job.job_name or "job", job_key="job", name=job.job_name, steps=[])
-        reporter = GitHubReporter(transport, plan)
-        await reporter.start(job.job_name)
-        reporter.job_annotations.append({"level": "error",
-                                         "message": f"the job message is malformed: {exc}"})
-        await reporter.finish()
-        return await _complete(transport, reporter, "failed", {}, t)
+        return await _fail_early(transport, job, f"the job message is malformed: {exc}", t)
     for value in converted.mask_values:
         masker.add(value, source="mask hint")
     plan = converted.plan
+    if not await gate():
+        return EXIT_LOCK_LOST
+    if prepared.executor is None:
+        return await _fail_early(transport, job, f"executor: {prepared.executor_error}", t)
     reporter = GitHubReporter(transport, plan)
     await reporter.start(plan.name)
     work_root = Path(runner.get("work_folder") or settings.runner.work_dir)
@@ -140,23 +165,34 @@ async def _run_job(api: ApiClient, settings: Settings, runner: dict[str, Any], j
                    "ACTIONS_RESULTS_URL": job.results_url or "",
                    "ACTIONS_ID_TOKEN_REQUEST_TOKEN": job.job_token},
     )
-    try:
-        executor = _executor(settings)
-    except ExecutorError as exc:
-        reporter.job_annotations.append({"level": "error", "message": f"executor: {exc}"})
-        await reporter.finish()
-        return await _complete(transport, reporter, "failed", {}, t)
-    outcome = await run_job(plan, executor=executor, reporter=reporter, masker=masker,
+    outcome = await run_job(plan, executor=prepared.executor, reporter=reporter, masker=masker,
                             runner=info, cancel=cancel)
     await reporter.finish()
-    if reporter.first_step_at is not None and os.environ.get("GITHUB_RUNNER_TIMING_FILE"):
-        Path(os.environ["GITHUB_RUNNER_TIMING_FILE"]).write_text(
-            json.dumps({"first_step_monotonic": reporter.first_step_at,
-                        "first_step_wall": time.time() - (time.monotonic() - reporter.first_step_at)}))
+    _write_timing(reporter)
     if lost:
         return EXIT_LOCK_LOST
     conclusion = RESULT_TO_TASK.get(outcome.result, "failed")
     return await _complete(transport, reporter, conclusion, dict(outcome.outputs), t)
+
+
+def _write_timing(reporter: Any) -> None:
+    """For bench/listener.py: when the first step started (wall clock)."""
+    target = os.environ.get("GITHUB_RUNNER_TIMING_FILE")
+    if target and reporter.first_step_at is not None:
+        wall = time.time() - (time.monotonic() - reporter.first_step_at)
+        Path(target).write_text(json.dumps({"first_step_wall": wall}))
+
+
+async def _fail_early(transport: Any, job: JobEssentials, why: str, t: Any) -> int:
+    from github_runner.engine.plan import JobPlan
+    from github_runner.worker.reporter import GitHubReporter
+
+    plan = JobPlan(job_id=job.job_name or "job", job_key="job", name=job.job_name, steps=[])
+    reporter = GitHubReporter(transport, plan)
+    await reporter.start(job.job_name)
+    reporter.job_annotations.append({"level": "error", "message": why})
+    await reporter.finish()
+    return await _complete(transport, reporter, "failed", {}, t)
 
 
 async def _complete(transport: Any, reporter: Any, conclusion: str, outputs: dict[str, str],
@@ -172,14 +208,34 @@ async def _complete(transport: Any, reporter: Any, conclusion: str, outputs: dic
     return EXIT_COMPLETED
 
 
+def _preload() -> None:
+    """Import the engine before the job arrives: a warm worker starts its first step sooner."""
+    import github_runner.engine.job  # noqa: F401
+    import github_runner.executors  # noqa: F401
+    import github_runner.secrets.masker  # noqa: F401
+    import github_runner.worker.convert  # noqa: F401
+    import github_runner.worker.reporter  # noqa: F401
+    # httpx loads its async backend on the first request (~0.1 s): do it now, not mid-job
+    import anyio._backends._asyncio  # noqa: F401
+    import httpcore._async.http11  # noqa: F401
+
+
 async def main() -> int:
+    _preload()
     reader = await _stdin()
-    line = await reader.readline()
-    try:
-        frame = json.loads(line)
-        if frame.get("type") != "job":
-            raise ValueError("first frame is not a job")
-    except ValueError as exc:
-        log.error("no job on stdin: %s", exc)
-        return EXIT_BAD_MESSAGE
-    return await run(frame, reader)
+    prepared: Prepared | None = None
+    while True:
+        line = await reader.readline()
+        if not line:
+            return EXIT_COMPLETED  # a warm worker that was not needed
+        try:
+            frame = json.loads(line)
+        except ValueError as exc:
+            log.error("unreadable frame on stdin: %s", exc)
+            return EXIT_BAD_MESSAGE
+        if frame.get("type") == "settings":
+            prepared = Prepared(Settings.model_validate(frame["settings"]))
+        elif frame.get("type") == "job":
+            if prepared is None:
+                prepared = Prepared(Settings.model_validate(frame["settings"]))
+            return await run(prepared, frame, reader)

@@ -79,9 +79,7 @@ class GitHubReporter:
     async def start(self, job_name: str) -> None:
         self.setup.status, self.setup.started_at = "in_progress", time.time()
         self.current = self.setup
-        await self._safe(lambda: self.transport.job_started(job_name), "job start")
-        await self._safe(lambda: self.transport.update_steps([self.setup]), "step update")
-        self._task = asyncio.create_task(self._consume())
+        self._task = asyncio.create_task(self._consume(job_name))
         self._feeder = asyncio.create_task(self._feed_loop())
 
     async def emit(self, event: Event) -> None:
@@ -133,7 +131,10 @@ class GitHubReporter:
                 await asyncio.sleep(self.retry_delay * (2**attempt))
         return False
 
-    async def _consume(self) -> None:
+    async def _consume(self, job_name: str) -> None:
+        # in the background: the first step need not wait for these round trips
+        await self._safe(lambda: self.transport.job_started(job_name), "job start")
+        await self._safe(lambda: self.transport.update_steps([self.setup]), "step update")
         while True:
             event = await self._queue.get()
             if event is None:
