@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -177,3 +178,69 @@ def test_34_process_outliving_its_step_is_reported(world: World, repo: Path, tmp
     recs = [json.loads(x) for x in log.read_text().splitlines()]
     stray = [r for r in recs if r.get("kind") == "process_outlived_step"]
     assert len(stray) == 1 and stray[0]["cmdline"] == "sleep 300" and stray[0]["step"]["name"] == "Leave a process"
+
+
+PROBE = r"""
+import socket, struct, sys, time
+def dns(server, name):
+    q = struct.pack("!6H", 0x4242, 0x0100, 1, 0, 0, 0)
+    q += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0" + struct.pack("!HH", 1, 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
+    s.sendto(q, (server, 53))
+    return "rcode=%d" % (s.recv(512)[3] & 0xF)
+def tcp(host, port):
+    s = socket.socket(); s.settimeout(3)
+    try:
+        s.connect((host, int(port))); return "connected"
+    except ConnectionRefusedError:
+        return "refused"
+def udp(host, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.connect((host, int(port)))
+    try:
+        for _ in range(3):
+            s.send(b"x" * 16); time.sleep(0.1)
+        return "sent"
+    except OSError as e:
+        return "error %d" % e.errno
+kind, a, b = sys.argv[1:4]
+print(kind, a, b, {"dns": dns, "tcp": tcp, "udp": udp}[kind](a, b))
+"""
+
+
+@pytest.mark.parametrize("executor", ["docker", "gvisor"])
+def test_container_attacks_in_block_mode(world: World, repo: Path, tmp_path: Path, executor: str) -> None:
+    """§7 cases 23 and 26 beyond names: direct IP, a hard-coded resolver, UDP, metadata."""
+    require(_docker_ready(), "dockerd is not running (.ci/setup.d/20-dockerd.sh)")
+    (repo / "probe.py").write_text(PROBE)
+    ip20, rogue = world.ip4(20), world.ip4(53)
+    (repo / ".github" / "workflows" / "ci.yml").write_text(f"""
+on: push
+jobs:
+  build:
+    runs-on: self-hosted
+    steps:
+      - run: |
+          python3 probe.py tcp {ip20} 80
+          python3 probe.py dns {rogue} blocked.example
+          python3 probe.py dns {rogue} allowed.example
+          python3 probe.py udp {ip20} 9999
+          python3 probe.py tcp 169.254.169.254 80
+""")
+    since = time.time()
+    log = tmp_path / "audit.jsonl"
+    env = {**os.environ, "GITHUB_RUNNER_EGRESS_UPLINK_NETNS": world.netns}
+    res = subprocess.run([sys.executable, "-m", "github_runner", "exec", "-C", str(repo), "--executor", executor,
+                          "--egress", "block", "--allow", "allowed.example:80", "--egress-log", str(log),
+                          "--egress-upstream", f"127.0.0.1:{world.upstream[1]}"],
+                         capture_output=True, text=True, env=env, timeout=180)
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out
+    assert f"tcp {ip20} 80 refused" in out, out
+    assert f"dns {rogue} blocked.example rcode=3" in out  # NXDOMAIN from the proxy, not the rogue
+    assert f"dns {rogue} allowed.example rcode=0" in out
+    assert f"udp {ip20} 9999 error 113" in out or f"udp {ip20} 9999 error 111" in out, out
+    assert "tcp 169.254.169.254 80 refused" in out
+    assert [e for e in world.server_events(since) if e.get("server") == "rogue" or e["kind"] == "udp"] == []
+    recs = [json.loads(x) for x in log.read_text().splitlines()]
+    assert any(r["event"] == "dns" and r["action"] == "redirected" and r["resolver"] == rogue for r in recs)
+    assert any(r["event"] == "connection" and r.get("reason") == "always-deny" for r in recs)
