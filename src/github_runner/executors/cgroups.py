@@ -22,6 +22,7 @@ from github_runner.executors.base import ExecutorError, Limits
 
 ROOT = Path(os.environ.get("GHR_CGROUP_ROOT", "/sys/fs/cgroup"))
 CONTROLLERS: tuple[str, ...] = ("memory", "pids", "cpu", "freezer")
+ALWAYS: tuple[str, ...] = ("pids", "freezer")  # process tracking and the race-free kill
 PREFIX = "ghr"
 CPU_PERIOD_US = 100_000
 
@@ -58,21 +59,24 @@ def available() -> str | None:
 class Cgroup:
     """One node (`ghr/<job>` or `ghr/<job>/<step>`) present in every controller."""
 
-    def __init__(self, rel: str) -> None:
+    def __init__(self, rel: str, controllers: tuple[str, ...] = CONTROLLERS) -> None:
+        """`controllers`: the hierarchies processes are moved into. Each move costs an RCU grace
+        period on cgroup v1 (~2-3 ms), so memory/cpu are used only when limited."""
         self.rel = rel
+        self.controllers = controllers
 
     def dir(self, controller: str) -> Path:
         return base_dir(controller) / self.rel
 
     def create(self, limits: Limits | None = None) -> "Cgroup":
-        for c in CONTROLLERS:
+        for c in self.controllers:
             self.dir(c).mkdir(parents=True, exist_ok=True)
         if limits is not None:
             self._write_limits(limits)
         return self
 
     def child(self, name: str) -> "Cgroup":
-        return Cgroup(f"{self.rel}/{name}").create()
+        return Cgroup(f"{self.rel}/{name}", self.controllers).create()
 
     def _write_limits(self, limits: Limits) -> None:
         try:
@@ -93,7 +97,7 @@ class Cgroup:
 
     def open_procs(self) -> list[int]:
         """Write-only fds of each controller's cgroup.procs, for the child to join before exec."""
-        return [os.open(self.dir(c) / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC) for c in CONTROLLERS]
+        return [os.open(self.dir(c) / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC) for c in self.controllers]
 
     def _dirs(self, controller: str) -> Iterator[Path]:
         """This node and all nodes below it, deepest first."""
@@ -179,7 +183,9 @@ class Cgroup:
 
 def job_cgroup(job_id: str, limits: Limits) -> Cgroup:
     """The job's node, named `<job>@<runner pid>` so a sweep can tell orphans from live jobs."""
-    return Cgroup(f"{job_id}@{os.getpid()}").create(limits)
+    used = ALWAYS + (("memory",) if limits.memory_bytes is not None else ()) + (
+        ("cpu",) if limits.cpus is not None else ())
+    return Cgroup(f"{job_id}@{os.getpid()}", used).create(limits)
 
 
 def owner_alive(name: str) -> bool:
