@@ -1,9 +1,11 @@
 """Pattern detectors: credentials recognised by their shape, not because they were registered.
 
 A token the runner never saw (a PAT pasted into a script, a pre-signed S3 URL, a
-`https://user:pass@host` clone URL) still must not reach the log. Each detector has literal
-*anchors* that go into the masker's Aho-Corasick automaton next to the secrets, so the text is
-scanned once; at each anchor hit a small anchored regex decides the exact span.
+`https://user:pass@host` clone URL) still must not reach the log. A detector either has
+literal *anchors* that go into the masker's matcher next to the secrets (token prefixes: rare,
+case-sensitive), where each hit calls `match`; or it `scan`s the block itself with a Hyperscan
+database of its own (URL credentials, caseless query keys), falling back to anchors or a regex
+where Hyperscan is missing. Python only runs at the (rare) hits.
 
 Every detector's span is free of whitespace and control bytes. The streaming masker relies on
 that: it holds back the unfinished last word of a block, and a span can never straddle it.
