@@ -7,9 +7,17 @@ set -euo pipefail
 log=${GHR_DOCKERD_LOG:-/var/log/ghr-dockerd.log}
 want='{"runtimes":{"runsc-host":{"path":"/usr/bin/runsc","runtimeArgs":["--network=host"]},"runsc-none":{"path":"/usr/bin/runsc","runtimeArgs":["--network=none"]}}}'
 mkdir -p /etc/docker
-if [[ ! -s /etc/docker/daemon.json ]]; then
-  printf '%s\n' "$want" >/etc/docker/daemon.json
-fi
+# merge our runtimes into whatever daemon.json is there (keeps the operator's other keys)
+python3 - "$want" <<'PY'
+import json, sys
+from pathlib import Path
+p = Path("/etc/docker/daemon.json")
+cfg = json.loads(p.read_text() or "{}") if p.exists() else {}
+want = json.loads(sys.argv[1])
+if any(cfg.get("runtimes", {}).get(k) != v for k, v in want["runtimes"].items()):
+    cfg.setdefault("runtimes", {}).update(want["runtimes"])
+    p.write_text(json.dumps(cfg, indent=2) + "\n")
+PY
 if docker info >/dev/null 2>&1; then
   docker info --format '{{json .Runtimes}}' | grep -q runsc-host \
     || echo "WARNING: running dockerd has no runsc-host runtime; restart it to load /etc/docker/daemon.json" >&2
