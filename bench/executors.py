@@ -56,7 +56,7 @@ async def one_job(executor: object, s: JobSpec) -> None:
 
 
 async def sh(argv: list[str]) -> None:
-    p = await asyncio.create_subprocess_exec(*argv)
+    p = await asyncio.create_subprocess_exec(*argv, stdout=subprocess.DEVNULL)
     assert await p.wait() == 0, argv
 
 
@@ -93,7 +93,7 @@ def row(name: str, ms: float, base: str, base_ms: float, target: float | None = 
 def docker_cli_job(image: str, runtime: str | None) -> Callable[[], Awaitable[None]]:
     async def run() -> None:
         net = f"ghr-bench-{uuid.uuid4().hex[:8]}"
-        await sh(["docker", "network", "create", "--internal", "-q", net])
+        await sh(["docker", "network", "create", "--internal", net])
         try:
             await sh(["docker", "run", "--rm", "-q", "--network", net, "--cap-drop", "ALL",
                       "--security-opt", "no-new-privileges:true", "--init", "--ipc", "private",
@@ -101,8 +101,7 @@ def docker_cli_job(image: str, runtime: str | None) -> Callable[[], Awaitable[No
                       "--cpus", "1", "--pids-limit", str(LIMITS.pids), "--user", "999:995",
                       *(["--runtime", runtime] if runtime else []), image, "true"])
         finally:
-            p = await asyncio.create_subprocess_exec("docker", "network", "rm", net, stdout=subprocess.DEVNULL)
-            await p.wait()
+            await sh(["docker", "network", "rm", net])
     return run
 
 
@@ -152,7 +151,7 @@ async def main() -> None:
             from github_runner.executors.images import build_busybox
 
             image = build_busybox()
-            ex = (GVisorExecutor if runtime else DockerExecutor)(subnet_pool="198.18.0.0/16")
+            ex = (GVisorExecutor if runtime else DockerExecutor)()  # docker picks the subnet, as for the CLI
             r = await measure(a.docker_runs, {
                 kind: lambda: one_job(ex, spec(root, ContainerSpec(image=image))),
                 "cli": docker_cli_job(image, runtime),

@@ -100,7 +100,8 @@ def sandbox_report(user: str | None) -> Report:
     r.checks.append(_job_user(user))
     r.checks.append(_cgroup_check())
     if os.geteuid() != 0:
-        r.notes.append("not root: the job netns is owned by the job's user namespace; no cgroup limits")
+        r.checks.append(Check("root", False, "the sandbox executor needs a root runner (netns, cgroups, nsenter)",
+                              "run the runner as root; it drops every job to `user`"))
     else:
         r.notes.append("network: loopback-only netns owned by root; egress attaches through NetworkHook")
     return r

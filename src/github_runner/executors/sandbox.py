@@ -12,8 +12,9 @@ only writable host path). The runner's state dir and other jobs' work dirs are s
 Network: when the runner is root the netns is made by root *before* dropping privileges (in the
 child, with the mount namespace that stages the job's dirs: staging.py), so it
 belongs to the initial user namespace and the job (root of nothing) cannot reconfigure it; it has
-only `lo` until `JobSpec.network.attach()` links it to the egress gateway. A non-root runner can
-only give bwrap's own `--unshare-net` (loopback, owned by the job's user namespace).
+only `lo` until `JobSpec.network.attach()` links it to the egress gateway. The runner must be
+root: an unprivileged caller can neither make a netns the job cannot own nor nsenter into
+bwrap's namespaces.
 
 Limits and the kill-everything list come from the job's cgroup v1 tree (root only).
 """
@@ -299,10 +300,16 @@ class SandboxExecutor:
         if why:
             missing.append(f"no job cgroup ({why}): no memory/cpu/pids limits")
         if os.geteuid() != 0:
-            missing.append("runner is not root: the job's netns is owned by its user namespace")
+            missing.append("runner is not root: the sandbox executor needs root (see docs/executors.md)")
         return missing
 
     async def prepare(self, spec: JobSpec) -> SandboxJob:
+        if os.geteuid() != 0:
+            raise ExecutorError(
+                "sandbox executor: the runner must run as root (it builds the job's netns and cgroups "
+                "and drops to `user`; an unprivileged nsenter cannot join bwrap's namespaces); "
+                "run it as root or use executor shell/docker"
+            )
         need = missing_tools(TOOLS)
         if need:
             raise ExecutorError("sandbox executor: " + "; ".join(need))
