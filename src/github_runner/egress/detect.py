@@ -33,7 +33,7 @@ POOL_SUFFIXES = (
 MINER_WORDS = ("xmrig", "stratum+tcp", "stratum+ssl", "--donate-level", "cryptonight", "randomx",
                "minerd", "cpuminer", "--coin", "nicehash")
 DOT_PORT = 853
-MINER_CPU = 0.2  # share of one core over the sample
+MINER_CPU = 0.1  # share of one core over the sample
 
 
 def entropy(text: str) -> float:
