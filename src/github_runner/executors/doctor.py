@@ -158,7 +158,9 @@ def gvisor_report(deep: bool) -> Report:
         "pids limits count the sandbox's host threads: below 128 the sandbox fails to start (refused)",
         "the memory limit is the whole sandbox's: exceeding it kills the job container",
         "statx(2) returns EINVAL: GNU coreutils `ls -l`/`stat` fail in Debian images; busybox works",
-        "direct `runsc` without Docker: not offered (`runsc do` overlays the whole host /, writes are lost)",
+        "direct `runsc` without Docker: not offered. `runsc do` overlays the whole host / and drops "
+        "writes; `runsc run` of an OCI bundle boots, but this build's state tracking then reports the "
+        "container stopped (PID -1), so `runsc exec` of later steps is refused",
     ]
     return r
 
