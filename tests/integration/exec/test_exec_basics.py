@@ -227,3 +227,39 @@ def test_missing_working_directory_and_shell(repo) -> None:
     assert "with working directory" in r.out and "No such file or directory" in r.out
     assert "no-such-shell-xyz: command not found" in r.out
     assert "still-running" in r.out
+
+
+def test_input_files_event_and_dispatch_inputs(repo) -> None:
+    repo.workflow(
+        """
+        on:
+          workflow_dispatch:
+            inputs:
+              flag: {type: boolean, default: false}
+              who: {default: nobody}
+        env:
+          FROM_WF: wf
+        jobs:
+          j:
+            runs-on: x
+            steps:
+              - run: |
+                  echo "env=$FROM_FILE/$FROM_WF var=${{ vars.COLOR }} secret=${{ secrets.API }}"
+                  echo "flag=${{ inputs.flag }} typed=${{ inputs.flag == true }} who=${{ inputs.who }}"
+                  echo "event=${{ github.event.inputs.who }} extra=${{ github.event.extra }}"
+        """
+    )
+    repo.file("ci.env", "FROM_FILE=envfile\nFROM_WF=overridden-by-workflow\n")
+    repo.file("vars.env", "COLOR=blue\n")
+    repo.file("secrets.env", 'API="multi\\nline-secret-value"\n')
+    repo.file("event.json", '{"extra": "payload", "inputs": {"who": "from-event"}}')
+    r = repo.exec(
+        "workflow_dispatch", "--env-file", str(repo.root / "ci.env"), "--var-file", str(repo.root / "vars.env"),
+        "--secret-file", str(repo.root / "secrets.env"), "--eventpath", str(repo.root / "event.json"),
+        "--input", "flag=true",
+    )
+    assert r.code == 0, r.out + r.err
+    assert "env=envfile/wf var=blue secret=***" in r.out  # workflow env wins over --env-file
+    assert "line-secret-value" not in r.out
+    assert "flag=true typed=true who=from-event" in r.out
+    assert "event=from-event extra=payload" in r.out
