@@ -37,6 +37,7 @@ from github_runner.executors.envfilter import EnvFilter
 from github_runner.executors.limits import is_set, merge, parse_limits
 from github_runner.executors.localproc import LocalProcess
 from github_runner.executors.netns import loopback_up
+from github_runner.executors.runchecks import check_step
 from github_runner.executors.shell import chown_tree, give_job_dirs
 from github_runner.executors.users import DEFAULT_JOB_USER, JobUser, resolve_user
 
@@ -214,12 +215,8 @@ class SandboxJob:
         stdin: bytes | None = None,
         container: str | None = None,
     ) -> Process:
-        if self._closed or self.init is None or self.init.returncode is not None:
-            raise ExecutorError("sandbox executor: the job's sandbox is not running (closed or died)")
-        if container is not None:
-            raise ExecutorError(f"sandbox executor cannot run in container {container!r}: use docker or gvisor")
-        if not argv:
-            raise ExecutorError("sandbox executor: empty command")
+        running = not self._closed and self.init is not None and self.init.returncode is None
+        check_step("sandbox", argv, container, running)
         if self.user.switch:  # the engine writes this step's script and file-command files as itself
             chown_tree(self.spec.temp, self.user.uid, self.user.gid)
         self._steps += 1

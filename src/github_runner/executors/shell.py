@@ -22,6 +22,7 @@ from github_runner.executors.cgroups import Cgroup
 from github_runner.executors.envfilter import EnvFilter
 from github_runner.executors.limits import is_set, merge, parse_limits
 from github_runner.executors.localproc import LocalProcess
+from github_runner.executors.runchecks import check_step
 from github_runner.executors.users import JobUser, resolve_user
 
 MARK_VAR = "GHR_EXEC_MARK"
@@ -108,14 +109,7 @@ class ShellSandbox:
         stdin: bytes | None = None,
         container: str | None = None,
     ) -> Process:
-        if self._closed:
-            raise ExecutorError("shell executor: the job sandbox is already closed")
-        if container is not None:
-            raise ExecutorError(
-                f"shell executor cannot run in container {container!r}: use executor docker or gvisor"
-            )
-        if not argv:
-            raise ExecutorError("shell executor: empty command")
+        check_step("shell", argv, container, not self._closed)
         if self.user.switch:  # the engine writes this step's script and file-command files as itself
             chown_tree(self.spec.temp, self.user.uid, self.user.gid)
         self._steps += 1
