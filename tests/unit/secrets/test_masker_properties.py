@@ -31,7 +31,7 @@ FILLER = [
 ]  # fmt: skip
 
 # Examples per test; CI's sum is 10 000. Long secrets are the slowest, so they get fewer.
-BUDGET = {"short": 3000, "min_length": 3000, "medium": 2500, "long": 500, "engines": 1000}
+BUDGET = {"short": 4000, "min_length": 3000, "medium": 1500, "long": 500, "engines": 1000}
 SCALE = 1.0 if IN_CI else 0.04
 SETTINGS = settings(
     max_examples=100,
