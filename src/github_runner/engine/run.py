@@ -45,14 +45,19 @@ class RunResult:
     outcomes: dict[str, JobOutcome]
 
 
-def _needs_status(results: Mapping[str, str]) -> str:
-    """The status job-level success()/failure() see: derived from the needed jobs' results."""
-    values = list(results.values())
+def _needs_status(direct: Mapping[str, str], ancestors: Mapping[str, str]) -> str:
+    """The status job-level success()/failure() see.
+
+    GitHub: failure() is true when any *ancestor* job failed (a job skipped because its own
+    need failed still makes failure() true further down); a skipped direct need makes success()
+    false without making failure() true.
+    """
+    values = list(ancestors.values())
     if "failure" in values:
         return "failure"
     if "cancelled" in values:
         return "cancelled"
-    if "skipped" in values:
+    if any(v != "success" for v in direct.values()):
         return "skipped"
     return "success"
 
@@ -126,6 +131,16 @@ class WorkflowRun:
             await self.reporter.emit(RunFinished(result, dict(self.display)))  # type: ignore[arg-type]
         return RunResult(result, dict(self.display), self.outcomes)
 
+    def _ancestors(self, key: str) -> set[str]:
+        seen: set[str] = set()
+        stack = list(self.workflow.jobs[key].needs)
+        while stack:
+            dep = stack.pop()
+            if dep not in seen and dep in self.workflow.jobs:
+                seen.add(dep)
+                stack.extend(self.workflow.jobs[dep].needs)
+        return seen
+
     def _base_contexts(self, needs: dict[str, Any]) -> dict[str, Any]:
         return {
             "github": self.options.github,
@@ -154,7 +169,7 @@ class WorkflowRun:
             for dep in job.needs
         }
         contexts = self._base_contexts(needs)
-        status = _needs_status(needs_results)
+        status = _needs_status(needs_results, {a: self.results.get(a, "skipped") for a in self._ancestors(key)})
         if self.cancel.is_set():
             status = "cancelled"
         ctx = EvalContext(contexts=contexts, job_status=status, workspace=self.runner.workspace)

@@ -263,3 +263,28 @@ def test_input_files_event_and_dispatch_inputs(repo) -> None:
     assert "line-secret-value" not in r.out
     assert "flag=true typed=true who=from-event" in r.out
     assert "event=from-event extra=payload" in r.out
+
+
+def test_failure_reaches_through_skipped_jobs(repo) -> None:
+    repo.workflow(
+        """
+        on: push
+        jobs:
+          a: {runs-on: x, steps: [{run: exit 1}]}
+          b: {needs: a, runs-on: x, steps: [{run: echo b-ran}]}
+          c:
+            needs: b
+            if: failure()
+            runs-on: x
+            steps: [{run: 'echo "c-ran b=${{ needs.b.result }}"'}]
+          d:
+            needs: b
+            if: success() || failure()
+            runs-on: x
+            steps: [{run: echo d-ran}]
+        """
+    )
+    r = repo.exec()
+    assert r.code == 1
+    assert "| b-ran" not in r.out
+    assert "c-ran b=skipped" in r.out and "| d-ran" in r.out
