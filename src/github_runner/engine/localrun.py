@@ -115,6 +115,7 @@ class LocalRun:
             found_jobs.update(wf.jobs)
             for key, job in wf.jobs.items():
                 self._check_local_actions(wf, key, job)
+                self._check_static_matrix(wf, key, job)
             declared = wf.inputs(self.event_name)
             localinputs.workflow_inputs(declared, self.inputs, self.event)
         missing = [j for j in self.jobs if j not in found_jobs]
@@ -123,6 +124,17 @@ class LocalRun:
                 f"-j/--job {missing[0]}: no such job in the selected workflows "
                 f"(jobs: {', '.join(sorted(found_jobs)) or 'none'})"
             )
+
+    def _check_static_matrix(self, wf: Workflow, key: str, job: Any) -> None:
+        """A matrix written without expressions must expand now: bad input, not a failed job."""
+        raw = job.strategy.matrix if job.strategy is not None else None
+        if raw is None or "${{" in repr(raw):
+            return
+        try:
+            matrix.expand(raw)
+        except matrix.MatrixError as exc:
+            where = job.strategy.where("matrix") or job.pos
+            raise LocalRunError(f"{where or wf.path}: job {key!r}: {exc}") from None
 
     def _check_local_actions(self, wf: Workflow, key: str, job: Any) -> None:
         """A `uses: ./x` that is missing before any `run:` step could create it is bad input."""
@@ -180,12 +192,25 @@ class LocalRun:
                 job = wf.jobs[key]
                 after = f" (needs {', '.join(job.needs)})" if job.needs else ""
                 lines.append(f"  job {key}{after}")
+                lines += [f"    {line}" for line in self._matrix_lines(job)]
+                if job.uses:
+                    lines.append(f"    calls {job.uses}")
                 for step in job.steps:
                     what = f"uses {step.uses}" if step.uses else "run"
                     lines.append(f"    step {step.context_id}: {what}")
         if not lines:
             lines.append(f"no workflow is triggered by {self.event_name}")
         return "\n".join(lines)
+
+    def _matrix_lines(self, job: Any) -> list[str]:
+        """The combinations of a matrix written without expressions (others are known later)."""
+        raw = job.strategy.matrix if job.strategy is not None else None
+        if raw is None:
+            return []
+        if "${{" in repr(raw):
+            return ["matrix: computed when the job starts"]
+        combos = matrix.apply_filter(matrix.expand(raw), self.matrix_filter)
+        return [f"matrix {matrix.job_suffix(c)}" for c in combos] or ["matrix: no combination left"]
 
     # -- running ------------------------------------------------------------------------------
 
