@@ -288,3 +288,34 @@ def test_failure_reaches_through_skipped_jobs(repo) -> None:
     assert r.code == 1
     assert "| b-ran" not in r.out
     assert "c-ran b=skipped" in r.out and "| d-ran" in r.out
+
+
+def test_bad_static_matrix_is_bad_input_and_dry_run_shows_combinations(repo) -> None:
+    repo.workflow(
+        """
+        on: push
+        jobs:
+          t:
+            runs-on: x
+            strategy:
+              matrix:
+                v: [1, 2]
+                exclude: [{nope: 1}]
+            steps: [{run: touch ran}]
+        """
+    )
+    r = repo.exec()
+    assert r.code == 2 and "ci.yml (Line: 7" in r.err and "'nope'" in r.err
+    assert not (repo.root / "ran").exists()
+    repo.workflow(
+        """
+        on: push
+        jobs:
+          t:
+            runs-on: x
+            strategy: {matrix: {v: [1, 2], include: [{v: 3, extra: x}]}}
+            steps: [{run: touch ran}]
+        """
+    )
+    r = repo.exec("--dry-run")
+    assert r.code == 0 and "matrix (1)" in r.out and "matrix (2)" in r.out and "matrix (3, x)" in r.out
