@@ -305,7 +305,7 @@ def test_bad_static_matrix_is_bad_input_and_dry_run_shows_combinations(repo) -> 
         """
     )
     r = repo.exec()
-    assert r.code == 2 and "ci.yml (Line: 7" in r.err and "'nope'" in r.err
+    assert r.code == 2 and "ci.yml (Line: 8, Col: 9)" in r.err and "'nope'" in r.err
     assert not (repo.root / "ran").exists()
     repo.workflow(
         """
