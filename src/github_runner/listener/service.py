@@ -17,6 +17,7 @@ from github_runner.config.state import StateDir
 from github_runner.github.http import ApiClient
 from github_runner.listener.slot import Slot
 from github_runner.listener.supervisor import WorkerProcess
+from github_runner.listener.sweep import sweep_leftovers
 
 log = logging.getLogger("github_runner.listener")
 
@@ -85,6 +86,7 @@ class Service:
             log.error("no runner is registered in %s: run `github-runner register` first",
                       self.state.root)
             return 1
+        await sweep_leftovers()  # a previous listener may have died with jobs running
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop)

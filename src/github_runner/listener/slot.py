@@ -36,6 +36,7 @@ from github_runner.github.http import ApiClient
 from github_runner.github.models import JobEssentials, JobReference, QueueMessage
 from github_runner.listener.queue import ActionsQueue, make_credential, make_queue
 from github_runner.listener.supervisor import EXIT_COMPLETED, EXIT_LOCK_LOST, WorkerProcess
+from github_runner.listener.sweep import sweep_leftovers
 
 if TYPE_CHECKING:
     from github_runner.listener.service import Service
@@ -327,6 +328,8 @@ class Slot:
             else:
                 log.error("%s: worker for job %s exited with %s; reporting the job failed",
                           self.name, job.job_id, code)
+                worker.kill()  # whatever is left of its process group
+                await sweep_leftovers()
                 await self._fail_job(job)
         finally:
             self.worker, self.job = None, None

@@ -250,3 +250,24 @@ def test_lost_lock_stops_the_job(runner: Runner, mode: str) -> None:
     route = "completejob" if mode == "v2" else "events"
     assert not [r for r in fake.recorded(route) if b"JobCompleted" in r.body or mode == "v2"]
     assert not printed("".join(job.logs_by_step().values()), "finished-long")
+
+
+def test_worker_crash_is_reported_failed(runner: Runner, mode: str) -> None:
+    import os
+    import re
+
+    fake = runner.fake
+    runner.register()
+    job = fake.queue_job(_long_job())
+    proc = runner.start("--once")
+    try:
+        fake.wait(lambda: _in_progress(fake, job, "Long"), 30, "the long step")
+        pid = int(re.findall(r"in worker pid (\d+)", runner.output())[-1])
+        os.kill(pid, signal.SIGKILL)
+        assert job.done.wait(30), runner.output()
+        assert proc.wait(20) == 0, runner.output()
+    finally:
+        stop(proc)
+    assert job.conclusion == "failed"
+    assert "reporting the job failed" in runner.output()
+    assert _no_process("sleep 20"), runner.output()  # the job's processes did not outlive it
