@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakegithub.jobs import JobDef, Step
+from tests.fakegithub.state import FakeJob
 from tests.integration.protocol.conftest import Runner, make_fake, stop
 from tests.integration.protocol.test_faults import assert_complete, two_steps
 
@@ -165,13 +166,23 @@ def _long_job() -> JobDef:
     ])
 
 
+def _start_long(runner: Runner, *args: str) -> tuple[FakeJob, subprocess.Popen[str]]:
+    """Register, queue the long job, start the runner and wait until the long step runs."""
+    runner.register()
+    job = runner.fake.queue_job(_long_job())
+    proc = runner.start(*args)
+    try:
+        runner.fake.wait(lambda: _in_progress(runner.fake, job, "Long"), 30, "the long step")
+    except BaseException:
+        stop(proc)
+        raise
+    return job, proc
+
+
 def test_cancellation_mid_step(runner: Runner, mode: str) -> None:
     fake = runner.fake
-    runner.register()
-    job = fake.queue_job(_long_job())
-    proc = runner.start("--once")
+    job, proc = _start_long(runner, "--once")
     try:
-        fake.wait(lambda: _in_progress(fake, job, "Long"), 30, "the long step")
         time.sleep(0.3)
         fake.cancel_job(job.id)
         assert job.done.wait(30), runner.output()
@@ -211,12 +222,8 @@ def test_sigterm_finishes_running_job(runner: Runner, mode: str) -> None:
 
 
 def test_second_sigterm_cancels(runner: Runner, mode: str) -> None:
-    fake = runner.fake
-    runner.register()
-    job = fake.queue_job(_long_job())
-    proc = runner.start()
+    job, proc = _start_long(runner)
     try:
-        fake.wait(lambda: _in_progress(fake, job, "Long"), 30, "the long step")
         proc.send_signal(signal.SIGTERM)
         time.sleep(0.5)
         assert proc.poll() is None
@@ -256,12 +263,8 @@ def test_worker_crash_is_reported_failed(runner: Runner, mode: str) -> None:
     import os
     import re
 
-    fake = runner.fake
-    runner.register()
-    job = fake.queue_job(_long_job())
-    proc = runner.start("--once")
+    job, proc = _start_long(runner, "--once")
     try:
-        fake.wait(lambda: _in_progress(fake, job, "Long"), 30, "the long step")
         pid = int(re.findall(r"in worker pid (\d+)", runner.output())[-1])
         os.kill(pid, signal.SIGKILL)
         assert job.done.wait(30), runner.output()
