@@ -54,6 +54,35 @@ def raw_bash(steps: int, tmp: Path) -> float:
     return time.perf_counter() - start
 
 
+def executor_spawn(steps: int, tmp: Path) -> float:
+    """The same spawns through the shell executor alone (no engine): what isolation costs."""
+    import asyncio
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+    from github_runner.executors import get_executor
+    from github_runner.executors.base import JobSpec
+
+    async def go() -> float:
+        work = tmp / "executor"
+        for d in ("ws", "temp", "tool"):
+            (work / d).mkdir(parents=True, exist_ok=True)
+        spec = JobSpec(job_id=f"bench-{os.getpid()}", work_dir=work, workspace=work / "ws",
+                       temp=work / "temp", tool_cache=work / "tool")
+        executor = get_executor("shell", allow_root=True)
+        async with await executor.prepare(spec) as sandbox:
+            start = time.perf_counter()
+            for i in range(steps):
+                path = tmp / f"raw{i}.sh"
+                proc = await sandbox.run(["bash", "-e", str(path)], env={"PATH": os.environ["PATH"]},
+                                         cwd=str(work / "ws"))
+                async for _ in proc.output():
+                    pass
+                await proc.wait()
+            return time.perf_counter() - start
+
+    return asyncio.run(go())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=50)
@@ -70,6 +99,7 @@ def main() -> int:
         _write_workflow(one, 1)
         _timed(_exec_argv(one), env=env)  # warm-up: bytecode, page cache
         floor = min(raw_bash(args.steps, tmp) for _ in range(args.repeat))
+        isolated = min(executor_spawn(args.steps, tmp) for _ in range(args.repeat))
         full = min(_timed(_exec_argv(many), env=env) for _ in range(args.repeat))
         single = min(_timed(_exec_argv(one), env=env) for _ in range(args.repeat))
         python = min(_timed(["python3", "-c", "pass"], env=env) for _ in range(args.repeat))
@@ -80,6 +110,9 @@ def main() -> int:
     print(f"raw bash -e spawn floor:      {floor_ms:7.2f} ms/step ({args.steps} steps, {floor:.3f} s)")
     print(f"exec, {args.steps}-step workflow:      {full:7.3f} s ({full / args.steps * 1000:.2f} ms/step incl. start-up)")
     print(f"exec overhead above floor:    {per_step:7.2f} ms/step (target <= 3 ms)")
+    executor_ms = (isolated - floor) / args.steps * 1000
+    print(f"  of which the shell executor: {executor_ms:6.2f} ms/step (same spawns, executor alone)")
+    print(f"  of which the engine:         {per_step - executor_ms:6.2f} ms/step")
     print(f"python3 -c pass:              {python * 1000:7.1f} ms")
     print(f"exec, 1-step workflow (cold): {single * 1000:7.1f} ms = {single / python:.1f}x python3 -c pass (target <= 8x)")
     return 0
