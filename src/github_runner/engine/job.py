@@ -73,7 +73,7 @@ async def run_job(
         network = runner.network(plan) if runner.network is not None else None
     except Exception as exc:  # a bad egress setting fails the job; it never runs unguarded
         network, network_error = None, f"network: {exc}"
-    if getattr(network, "reporter", None) is not None:
+    if network is not None and getattr(network, "reporter", None) is not None:
         reporter = MultiReporter(reporter, network.reporter)
         if hasattr(network, "bind"):  # egress annotations/summary go back into this job's stream
             network.bind(reporter)

@@ -122,18 +122,19 @@ def workflow_inputs(
     are typed in the `inputs` context and strings in the event payload, as on GitHub.
     """
     raw: dict[str, Any] = {}
-    for name, spec in declared.items():
-        spec = spec if isinstance(spec, dict) else {}
-        if "default" in spec and spec["default"] is not None:
-            raw[name] = spec["default"]
+    for name, definition in declared.items():
+        default = definition.get("default") if isinstance(definition, dict) else None
+        if default is not None:
+            raw[name] = default
     payload = event.get("inputs")
     if isinstance(payload, dict):
         raw.update(payload)
     raw.update(given)
     typed: dict[str, Any] = {}
     for name, value in raw.items():
-        spec = declared.get(name) if isinstance(declared.get(name), dict) else {}
-        kind = str((spec or {}).get("type", "string")).lower()
+        found = declared.get(name)
+        spec: dict[str, Any] = found if isinstance(found, dict) else {}
+        kind = str(spec.get("type", "string")).lower()
         if kind == "boolean":
             if isinstance(value, str):
                 lowered = value.strip().lower()
@@ -147,7 +148,7 @@ def workflow_inputs(
             except ValueError:
                 raise InputError(f"--input {name}={value}: input {name!r} is a number") from None
         elif kind == "choice":
-            options = [str(o) for o in (spec or {}).get("options") or []]
+            options = [str(o) for o in spec.get("options") or []]
             if options and str(value) not in options:
                 raise InputError(
                     f"--input {name}={value}: must be one of {', '.join(options)}"

@@ -309,7 +309,8 @@ class WorkflowRun:
                 if result == "failure" and fail_fast and has_strategy:
                     stop.set()
 
-        await asyncio.gather(*(one(i, c) for i, c in enumerate(combos or [None])))  # type: ignore[arg-type]
+        slots: list[dict[str, Any] | None] = list(combos) if combos else [None]
+        await asyncio.gather(*(one(i, c) for i, c in enumerate(slots)))
         self.outputs[key] = outputs
         if "failure" in results:
             return "failure"

@@ -127,13 +127,12 @@ async def run_step(state: JobState, scope: Scope, step: StepPlan) -> StepOutcome
             await state.reporter.emit(StepStarted(state.plan.job_id, step.id, name, number=number))
         await state.log.line(f"Skipping step {name!r}: condition {step.condition!r} is false",
                              step_id=log_id)
-        outcome = StepOutcome(step.id, "skipped", "skipped")
         scope.steps[step.id] = {"outputs": {}, "outcome": "skipped", "conclusion": "skipped"}
         if not nested:
             await state.reporter.emit(
                 StepFinished(state.plan.job_id, step.id, name, "skipped", "skipped", duration=0.0)
             )
-        return outcome
+        return StepOutcome(step.id, "skipped", "skipped")
     if nested:  # a composite's step: a section of its caller's log, not a step of its own
         if step.uses is not None:  # `run:` steps get the script header from run_script
             await state.log.line(name, step_id=log_id, kind="group")
@@ -141,6 +140,7 @@ async def run_step(state: JobState, scope: Scope, step: StepPlan) -> StepOutcome
     else:
         await state.reporter.emit(StepStarted(state.plan.job_id, step.id, name, number=number))
     continue_on_error = False
+    outcome: str
     try:
         continue_on_error = templates.evaluate_bool(step.continue_on_error, ctx, "continue-on-error")
         step_env = templates.evaluate_mapping(step.env, ctx, "env")
