@@ -66,6 +66,9 @@ class Prepared:
     """What a warm worker builds before its job arrives (settings come first, on their own)."""
 
     def __init__(self, settings: Settings) -> None:
+        from github_runner.config.runtime import setup_logging
+
+        setup_logging(settings, name=f"worker[{os.getpid()}]")  # the listener's log format
         self.settings = settings
         self.api = ApiClient(settings.http_settings())
         _ = self.api.client  # TLS context and connection pool, built now rather than later

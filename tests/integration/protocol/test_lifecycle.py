@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
@@ -27,6 +28,7 @@ def _in_progress(fake, job, name: str) -> bool:  # type: ignore[no-untyped-def]
 
 def test_jit_config_runs_one_job_and_cleans_up(runner: Runner, mode: str) -> None:
     fake = runner.fake
+    runner.write_config(extra='\n[log]\nformat = "json"\n')
     blob = fake.generate_jit("jit-1", ["self-hosted", "gpu"])
     out = runner.cli("register", "--jitconfig", blob)
     assert "jit-1" in out.stdout
@@ -42,6 +44,8 @@ def test_jit_config_runs_one_job_and_cleans_up(runner: Runner, mode: str) -> Non
     assert "jit-ok" in "".join(job.logs_by_step().values())
     assert fake.agent_names() == []  # the server deleted the ephemeral runner
     assert not (runner.state / "runners" / "jit-1").exists()
+    records = [json.loads(line) for line in runner.output().splitlines()]  # log.format = json
+    assert any(r["logger"] == "github_runner.worker" for r in records)
 
 
 @pytest.mark.parametrize("mode", ["v1"])  # flow-independent: once is enough
