@@ -209,9 +209,16 @@ async def _finish(
 
 
 def process_env(state: JobState, scope: Scope, env_ctx: dict[str, str]) -> dict[str, str]:
-    """The environment of a step's process: runner variables, then the evaluated env, then PATH."""
+    """The environment of a step's process: runner variables, then the evaluated env, then PATH.
+
+    GitHub's default GITHUB_*/RUNNER_* variables cannot be overridden by `env:` or GITHUB_ENV
+    (a workflow cannot make a step believe it runs for another repository or sha).
+    """
     env = dict(state.base_env)
     env.update(env_ctx)
+    for key, value in state.base_env.items():
+        if value and key.startswith(("GITHUB_", "RUNNER_")):
+            env[key] = value
     env["GITHUB_ACTION"] = state.action
     from github_runner.engine.commands.file_commands import build_path
 

@@ -319,3 +319,25 @@ def test_bad_static_matrix_is_bad_input_and_dry_run_shows_combinations(repo) -> 
     )
     r = repo.exec("--dry-run")
     assert r.code == 0 and "matrix (1)" in r.out and "matrix (2)" in r.out and "matrix (3, x)" in r.out
+
+
+def test_default_variables_cannot_be_overridden(repo) -> None:
+    repo.workflow(
+        """
+        on: push
+        env: {GITHUB_REPOSITORY: evil/repo, MY_VAR: mine}
+        jobs:
+          j:
+            runs-on: x
+            steps:
+              - run: echo "GITHUB_SHA=forged" >> "$GITHUB_ENV"
+              - run: echo "repo=$GITHUB_REPOSITORY sha=$GITHUB_SHA mine=$MY_VAR ci=$CI"
+                env: {RUNNER_OS: Windows}
+              - run: echo "os=$RUNNER_OS ctx=${{ env.GITHUB_REPOSITORY }}"
+        """
+    )
+    r = repo.exec()
+    assert r.code == 0, r.out + r.err
+    assert "repo=evil/repo" not in r.out and "sha=forged" not in r.out and "mine=mine ci=true" in r.out
+    assert "os=Linux" in r.out
+    assert "ctx=evil/repo" in r.out  # the env *context* holds what the workflow wrote
