@@ -82,7 +82,7 @@ class JobDef:
 
 
 def build_message(job: JobDef, *, v2: bool, system_url: str, results_url: str, job_token: str,
-                  request_id: int, github_token: str) -> dict[str, Any]:
+                  request_id: int, github_token: str, feed_url: str = "") -> dict[str, Any]:
     steps = []
     n_run = 0
     for s in job.steps:
@@ -152,7 +152,9 @@ def build_message(job: JobDef, *, v2: bool, system_url: str, results_url: str, j
         "resources": {"endpoints": [{
             "name": "SystemVssConnection", "url": system_url,
             "authorization": {"scheme": "OAuth", "parameters": {"AccessToken": job_token}},
-            "data": {"ResultsServiceUrl": results_url}, "isShared": False, "isReady": True}]},
+            "data": {"ResultsServiceUrl": results_url} | (
+                {"FeedStreamUrl": feed_url} if feed_url else {}),
+            "isShared": False, "isReady": True}]},
         "contextData": data_ctx,
         "variables": variables,
         "mask": [{"type": "regex", "value": github_token}],

@@ -261,7 +261,9 @@ class FakeGitHub:
                 job, v2=self.mode == "v2",
                 system_url=f"{self.url}/run/1/" if self.mode == "v2" else f"{self.url}{T}/",
                 results_url=f"{self.url}/results/", job_token=fj.job_token,
-                request_id=fj.request_id, github_token=new_token("ghs"))
+                request_id=fj.request_id, github_token=new_token("ghs"),
+                feed_url=(self.url.replace("https://", "wss://") + "/_ws/ingest.sock")
+                if self.mode == "v2" else "")
             if self.mode == "v1":
                 fj.message["timeline"]["id"] = fj.timeline_id
             self.jobs[fj.id] = fj
@@ -399,6 +401,7 @@ class FakeGitHub:
         add("POST", "/run/{n}/completejob", self.h_complete, name="completejob")
         add("POST", "/results/twirp/{service}/{method}", self.h_results, name="results")
         add("PUT", "/blob/{tail:.*}", self.h_blob, name="blob")
+        add("GET", "/_ws/ingest.sock", self.h_ws_feed, name="ws-feed")
 
     def _wake_all(self) -> None:
         for s in self.sessions.values():
@@ -953,6 +956,21 @@ class FakeGitHub:
         else:
             return web.Response(status=400, text="x-ms-blob-type required")
         return web.Response(status=201)
+
+    async def h_ws_feed(self, request: web.Request) -> web.StreamResponse:
+        """The live console websocket: Bearer job token, frames = feed JSON."""
+        job = self._job_by_token(request)
+        if job is None:
+            return web.Response(status=401)
+        ws = web.WebSocketResponse(heartbeat=None)
+        await ws.prepare(request)
+        async for msg in ws:
+            if msg.type != web.WSMsgType.TEXT:
+                continue
+            body = json.loads(msg.data)
+            for line in body.get("value", []):
+                job.feed.append((str(body.get("stepId")), line))
+        return ws
 
     # ----------------------------------------------------------------- v1 job reporting
     def _v1_job(self, request: web.Request) -> FakeJob | None:

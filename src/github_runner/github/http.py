@@ -152,11 +152,17 @@ class ApiClient:
     session_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     rate_limits: dict[str, RateLimit] = field(default_factory=dict)
     _client: httpx.AsyncClient | None = None
+    _ssl: ssl.SSLContext | None = None
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The custom-CA context (None: system trust), for connections httpx does not make."""
+        if self._ssl is None and self.settings.ca_bundle is not None:
+            self._ssl = ssl.create_default_context(cafile=str(self.settings.ca_bundle))
+        return self._ssl
 
     def _build(self) -> httpx.AsyncClient:
-        verify: ssl.SSLContext | bool = True
-        if self.settings.ca_bundle is not None:
-            verify = ssl.create_default_context(cafile=str(self.settings.ca_bundle))
+        verify: ssl.SSLContext | bool = self.ssl_context or True
         mounts: dict[str, httpx.AsyncBaseTransport | None] | None = None
         if self.settings.proxy:
             mounts = {"all://": httpx.AsyncHTTPTransport(proxy=self.settings.proxy, verify=verify)}

@@ -249,6 +249,7 @@ class JobEssentials:
     results_url: str
     job_name: str
     billing_owner_id: str = ""
+    feed_url: str = ""  # v2 live console websocket (FeedStreamUrl)
 
     @property
     def v2(self) -> bool:
@@ -282,6 +283,7 @@ class JobEssentials:
             job_token=token, results_url=results_url,
             job_name=as_str(ci_get(data, "jobDisplayName")),
             billing_owner_id=as_str(ci_get(data, "billingOwnerId")),
+            feed_url=as_str(ci_get(ci_get(svc, "data") or {}, "FeedStreamUrl")),
         )
         missing = [n for n in ("plan_id", "job_id", "system_url", "job_token")
                    if not getattr(ess, n)]

@@ -25,6 +25,7 @@ from github_runner.github.actions import (
 from github_runner.github.completion import complete
 from github_runner.github.errors import GitHubError, HTTPStatusError, JobNotFoundError
 from github_runner.github.http import ApiClient, StaticCredential
+from github_runner.github.livefeed import LiveFeed
 from github_runner.github.models import CONCLUSION_NUM, EMPTY_GUID, STATUS_NUM, JobEssentials
 from github_runner.github.results import ResultsClient, ts
 
@@ -108,6 +109,8 @@ class GitHubTransport(Protocol):
     async def complete(self, conclusion: str, outputs: dict[str, str], steps: list[StepRecord],
                        annotations: list[dict[str, Any]], retries: int, interval: float) -> None: ...
 
+    async def close(self) -> None: ...
+
 
 class V2Transport:
     def __init__(self, api: ApiClient, job: JobEssentials) -> None:
@@ -116,6 +119,8 @@ class V2Transport:
         self.auth = StaticCredential("Bearer", job.job_token)
         self.results = ResultsClient(api, job.results_url or job.system_url, self.auth,
                                      job.plan_id, job.job_id, frozenset())
+        self.live = LiveFeed(job.feed_url, job.job_token, api.ssl_context) if job.feed_url \
+            else None
 
     async def renew(self) -> str:
         return await runservice.renew_job(self.api, self.job.system_url, self.auth,
@@ -128,7 +133,12 @@ class V2Transport:
         await self.results.update_steps([s.results_json() for s in steps])
 
     async def feed(self, step: StepRecord, lines: list[str], start_line: int) -> None:
-        return None  # the live console websocket is not implemented; logs are uploaded per step
+        if self.live is not None:  # without FeedStreamUrl, logs appear per step when it ends
+            await self.live.send(step.record_id, lines, start_line)
+
+    async def close(self) -> None:
+        if self.live is not None:
+            await self.live.close()
 
     async def upload_step_log(self, step: StepRecord, text: str, line_count: int) -> None:
         await self.results.upload_step_log(step.record_id, text, line_count)
@@ -173,6 +183,9 @@ class V1Transport:
         if not locked:
             raise HTTPStatusError("PATCH", "jobrequests", resp.status_code, "no lockedUntil")
         return str(locked)
+
+    async def close(self) -> None:
+        return None
 
     async def _records(self, records: list[dict[str, Any]]) -> None:
         await self.conn.call("PATCH", LOC_RECORDS, route=self.route,

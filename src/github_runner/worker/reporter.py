@@ -96,6 +96,7 @@ class GitHubReporter:
             self._feeder.cancel()
             await asyncio.gather(self._feeder, return_exceptions=True)
         await self._flush_feed()
+        await self.transport.close()
         now = time.time()
         if self.setup.status != "completed":
             await self._close(self.setup, "succeeded", now)
@@ -247,7 +248,8 @@ class GitHubReporter:
         for rec in self.records:
             buf = self.buffers[rec.record_id]
             if buf.fed < len(buf.lines):
-                start, lines = buf.fed, buf.lines[buf.fed:]
+                start = buf.fed
+                lines = [x.split(" ", 1)[-1] for x in buf.lines[buf.fed:]]  # no timestamp live
                 buf.fed = len(buf.lines)
                 try:  # live console: best effort, never retried
                     await self.transport.feed(rec, lines, start + 1)

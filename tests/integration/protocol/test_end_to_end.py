@@ -92,3 +92,24 @@ def test_register_run_remove(runner: Runner, mode: str) -> None:
     assert "removed r1" in out.stdout
     assert fake.agent_names() == []
     assert not (runner.state / "runners" / "r1").exists()
+
+
+def test_live_console_streams_while_the_step_runs(runner: Runner, mode: str) -> None:
+    """v2: websocket to FeedStreamUrl; v1: the feed endpoint. Lines arrive before the step ends."""
+    fake = runner.fake
+    runner.register()
+    job = fake.queue_job(JobDef(steps=[Step(run="echo live-line-1; sleep 3; echo live-line-2",
+                                            name="Streaming")]))
+    proc = runner.start("--once")
+    try:
+        fake.wait(lambda: any(line == "live-line-1" for _, line in list(job.feed)), 30,
+                  "the first line on the live feed")
+        assert not job.done.is_set()
+        assert not any(line == "live-line-2" for _, line in list(job.feed))
+        assert job.done.wait(30), runner.output()
+    finally:
+        stop(proc)
+    assert job.conclusion == "succeeded"
+    step = next(s for s in job.steps() if s["name"] == "Streaming")
+    sid = step.get("external_id") or step.get("id")
+    assert [line for s, line in job.feed if s == sid and line == "live-line-2"]

@@ -113,3 +113,16 @@ def test_route_expansion_drops_unmatched_placeholders() -> None:
 def test_job_essentials_requires_the_system_connection() -> None:
     with pytest.raises(ValueError, match="SystemVssConnection"):
         JobEssentials.parse({"plan": {"planId": "p"}, "jobId": "j", "resources": {}})
+
+
+def test_websocket_frames_and_feed_batches() -> None:
+    from github_runner.github.livefeed import batches, frame
+
+    f = frame(0x1, b"hi")
+    assert f[0] == 0x81 and f[1] == 0x80 | 2
+    mask = f[2:6]
+    assert bytes(b ^ mask[i % 4] for i, b in enumerate(f[6:])) == b"hi"
+    assert frame(0x1, b"x" * 300)[1] == 0x80 | 126
+    msgs = [json.loads(m) for m in batches("s", ["a" * 600, "b" * 600, "c" * 5000], 10)]
+    assert [m["startLine"] for m in msgs] == [10, 11, 12]
+    assert len(msgs[2]["value"][0]) == 1024 and msgs[0]["stepId"] == "s"
