@@ -8,7 +8,6 @@ Routes are not fixed: `connectionData` maps location GUIDs to route templates (r
 from __future__ import annotations
 
 import base64
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -259,6 +258,3 @@ async def add_agent(conn: VssConnection, pool_id: int, agent: dict[str, Any],
 async def delete_agent(conn: VssConnection, pool_id: int, agent_id: int) -> None:
     await conn.call("DELETE", LOC_AGENTS, route={"poolId": pool_id, "agentId": agent_id})
 
-
-def encode_json(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()

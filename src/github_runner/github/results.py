@@ -24,13 +24,12 @@ def ts(t: float | None) -> str | None:
 
 class ResultsClient:
     def __init__(self, api: ApiClient, base_url: str, auth: Credential, plan_id: str,
-                 job_id: str, retry_statuses: frozenset[int]) -> None:
+                 job_id: str) -> None:
         self.api = api
         self.base = base_url if base_url.endswith("/") else base_url + "/"
         self.auth = auth
         self.ids = {"workflow_run_backend_id": plan_id, "workflow_job_run_backend_id": job_id}
         self.change_order = 0
-        self.retry_statuses = retry_statuses
 
     async def _twirp(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         resp = await self.api.request("POST", self.base + path, auth=self.auth,

@@ -20,7 +20,6 @@ async def acquire_job(api: ApiClient, run_service_url: str, auth: Credential,
             "POST", _base(run_service_url) + "acquirejob", auth=auth,
             json={"jobMessageId": runner_request_id, "runnerOS": "Linux",
                   "billingOwnerId": billing_owner_id},
-            no_retry_statuses=frozenset(),
         )
     except HTTPStatusError as exc:
         if exc.status == 404:

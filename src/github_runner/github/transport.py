@@ -118,7 +118,7 @@ class V2Transport:
         self.job = job
         self.auth = StaticCredential("Bearer", job.job_token)
         self.results = ResultsClient(api, job.results_url or job.system_url, self.auth,
-                                     job.plan_id, job.job_id, frozenset())
+                                     job.plan_id, job.job_id)
         self.live = LiveFeed(job.feed_url, job.job_token, api.ssl_context) if job.feed_url \
             else None
 

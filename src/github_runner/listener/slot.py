@@ -15,7 +15,7 @@ import string
 import time
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from github_runner.config.state import Identity
 from github_runner.github import completion, runservice
@@ -358,6 +358,3 @@ class Slot:
     async def cancel_job(self) -> None:
         if self.worker is not None:
             await self.worker.cancel("runner is shutting down")
-
-    def extra_log(self) -> dict[str, Any]:
-        return {"runner": self.name}
