@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import regex
-
 from github_runner.engine.commands.effects import Debug, Effect, Issue
 
 _COLOR = re.compile(r"\x1b\[[0-9;]*m?")
@@ -81,6 +79,8 @@ class MatcherConfig:
 
 
 def _compile(pattern: str) -> Any:
+    import regex  # here, not at the top: ~10 ms of a cold `exec` that adds no matcher
+
     try:
         return regex.compile(pattern, regex.ASCII)
     except regex.error as error:

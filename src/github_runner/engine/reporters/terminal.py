@@ -3,11 +3,17 @@
 Jobs run in parallel, so every line carries its job's name as a prefix (`[build (1)]`) and a
 colour of its own; `::group::` sections are shown as an indented, titled block. The summary
 table at the end lists every job with its result and duration, then the step failures.
+
+Lines are written as plain text with ANSI styles (see `ansi.py`), not through rich: importing
+rich costs a cold `exec` ~25 ms and its markup engine ~0.5 ms a line, and nothing drawn here
+needs more than a colour and a fixed-layout table. User text is never interpreted as markup.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+import sys
+from typing import IO, Any
 
 from github_runner.engine.events import (
     Annotation,
@@ -21,52 +27,69 @@ from github_runner.engine.events import (
     StepStarted,
     SummaryAppended,
 )
-
-if TYPE_CHECKING:
-    from rich.console import Console
+from github_runner.engine.reporters.ansi import colour_wanted, style, summary_table
 
 _JOB_COLOURS = ("cyan", "magenta", "blue", "green", "yellow", "bright_cyan", "bright_magenta")
 _RESULT_STYLE = {"success": "green", "failure": "bold red", "cancelled": "yellow", "skipped": "dim"}
 _RESULT_MARK = {"success": "✓", "failure": "✗", "cancelled": "⊘", "skipped": "○"}
-_ANSI = {"cyan": "36", "magenta": "35", "blue": "34", "green": "32", "yellow": "33",
-         "bright_cyan": "96", "bright_magenta": "95"}
 _LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "notice": "cyan", "debug": "dim"}
+_KIND_STYLE = {"debug": "dim", "error": "red", "command": "dim cyan", "info": "dim"}
 
 
 class TerminalReporter:
-    def __init__(self, console: Console | None = None, *, show_debug: bool = False) -> None:
-        if console is None:
-            from rich.console import Console
+    """`console` may be a rich Console (its file and colour settings are used, for callers
+    that already hold one); by default lines go to stdout, coloured on a terminal unless
+    NO_COLOR is set."""
 
-            console = Console(highlight=False, soft_wrap=True)
-        self.console = console
+    def __init__(
+        self,
+        console: Any = None,
+        *,
+        show_debug: bool = False,
+        file: IO[str] | None = None,
+        colour: bool | None = None,
+    ) -> None:
+        if console is not None:
+            file = console.file
+            if colour is None:
+                colour = console.color_system is not None and not console.no_color
+        self._file: IO[str] = file if file is not None else sys.stdout
+        self._colour_on = colour_wanted(self._file) if colour is None else colour
         self.show_debug = show_debug
         self._colour: dict[str, str] = {}
         self._group_depth: dict[str, int] = {}
         self._jobs: dict[str, JobFinished] = {}
         self._failed_steps: list[tuple[str, str]] = []
         self._annotations: list[Annotation] = []
-        self._plain_prefix: dict[str, str] = {}
-        self._header: dict[str, str] = {}
-        self._gone = False  # the terminal went away (broken pipe)  # job -> "next" (a step just started) or "in"
-        self._colour_on = console.color_system is not None and not console.no_color
+        self._prefixes: dict[str, str] = {}
+        self._header: dict[str, str] = {}  # job -> "next" (a step just started) or "in"
+        self._gone = False  # the terminal went away (broken pipe)
+
+    def _s(self, text: str, name: str) -> str:
+        return style(text, name) if self._colour_on else text
 
     def _prefix(self, job_id: str) -> str:
-        colour = self._colour.setdefault(job_id, _JOB_COLOURS[len(self._colour) % len(_JOB_COLOURS)])
-        return f"[{colour}]\\[{_escape(job_id)}][/{colour}]"
+        cached = self._prefixes.get(job_id)
+        if cached is None:
+            colour = self._colour.setdefault(job_id, _JOB_COLOURS[len(self._colour) % len(_JOB_COLOURS)])
+            cached = self._prefixes[job_id] = self._s(f"[{job_id}]", colour)
+        return cached
 
-    def _print(self, markup: str) -> None:
-        self.console.print(markup, highlight=False)
+    def _print(self, text: str = "") -> None:
+        self._file.write(text + "\n")
+        self._file.flush()
 
     async def emit(self, event: Event) -> None:
         if self._gone:
             return
         try:
             self._emit(event)
-        except (BrokenPipeError, SystemExit):  # rich turns EPIPE into SystemExit
+        except BrokenPipeError:
             # `exec ... | head`: the reader left. The run goes on (its exit code still counts);
-            # only this reporter stops.
+            # only this reporter stops, and stdout points at /dev/null so that the
+            # interpreter's last flush does not complain either.
             self._gone = True
+            _silence(self._file)
 
     def _emit(self, event: Event) -> None:
         if isinstance(event, LogLine):
@@ -74,14 +97,14 @@ class TerminalReporter:
         elif isinstance(event, StepStarted):
             self._header[event.job_id] = "next"
             stage = "" if event.stage == "main" else f"{event.stage.capitalize()} "
-            self._print(f"{self._prefix(event.job_id)} [bold]▶ {stage}{_escape(event.name)}[/bold]")
+            self._print(f"{self._prefix(event.job_id)} {self._s(f'▶ {stage}{event.name}', 'bold')}")
         elif isinstance(event, StepFinished):
-            style = _RESULT_STYLE[event.conclusion]
-            mark = _RESULT_MARK[event.conclusion]
             extra = "" if event.outcome == event.conclusion else f" (outcome: {event.outcome})"
+            mark = _RESULT_MARK[event.conclusion]
             self._print(
-                f"{self._prefix(event.job_id)} [{style}]{mark} {_escape(event.name)}{extra}[/{style}]"
-                f" [dim]{event.duration:.2f}s[/dim]"
+                f"{self._prefix(event.job_id)} "
+                f"{self._s(f'{mark} {event.name}{extra}', _RESULT_STYLE[event.conclusion])}"
+                f" {self._s(f'{event.duration:.2f}s', 'dim')}"
             )
             if event.outcome == "failure":
                 note = "" if event.conclusion == "failure" else " (continue-on-error)"
@@ -90,77 +113,57 @@ class TerminalReporter:
         elif isinstance(event, Annotation):
             self._annotation(event)
         elif isinstance(event, JobStarted):
-            self._print(f"{self._prefix(event.job_id)} [bold]🚀 Job {_escape(event.name)}[/bold]")
+            self._print(f"{self._prefix(event.job_id)} {self._s(f'🚀 Job {event.name}', 'bold')}")
         elif isinstance(event, JobFinished):
             self._jobs[event.job_id] = event
-            style = _RESULT_STYLE[event.result]
-            self._print(
-                f"{self._prefix(event.job_id)} [{style}]{_RESULT_MARK[event.result]} Job "
-                f"{event.result}[/{style}]"
-            )
+            text = f"{_RESULT_MARK[event.result]} Job {event.result}"
+            self._print(f"{self._prefix(event.job_id)} {self._s(text, _RESULT_STYLE[event.result])}")
         elif isinstance(event, SummaryAppended):
-            self._print(f"{self._prefix(event.job_id)} [dim]step summary:[/dim]")
+            prefix = self._prefix(event.job_id)
+            self._print(f"{prefix} {self._s('step summary:', 'dim')}")
             for line in event.markdown.splitlines():
-                self._print(f"{self._prefix(event.job_id)}   {_escape(line)}")
+                self._print(f"{prefix}   {line}")
         elif isinstance(event, RunStarted):
             self._print(
-                f"[bold]Workflow {_escape(event.workflow)}[/bold] [dim]on {event.event_name}:"
-                f" {len(event.jobs)} job(s)[/dim]"
+                f"{self._s(f'Workflow {event.workflow}', 'bold')} "
+                f"{self._s(f'on {event.event_name}: {len(event.jobs)} job(s)', 'dim')}"
             )
         elif isinstance(event, RunFinished):
             self._summary(event)
 
-    def _fast_prefix(self, job_id: str) -> str:
-        """The job prefix as ready-made text: output lines bypass rich's markup engine, which
-        costs ~0.2 ms a line (20 s for a 100 000-line build log)."""
-        cached = self._plain_prefix.get(job_id)
-        if cached is None:
-            self._prefix(job_id)
-            colour = self._colour[job_id]
-            text = f"[{job_id}]"
-            if self._colour_on:
-                code = _ANSI.get(colour, "36")
-                text = f"\x1b[{code}m{text}\x1b[0m"
-            cached = self._plain_prefix[job_id] = text
-        return cached
-
     def _line(self, event: LogLine) -> None:
         # The step header group (script, shell, env) repeats what the step line shows: only
         # with --debug. Everything else goes out.
-        header = self._header.pop(event.job_id, None)
-        if header == "next" and event.kind == "group" and event.text.startswith("Run ") and not self.show_debug:
-            self._header[event.job_id] = "in"
+        job_id, kind = event.job_id, event.kind
+        header = self._header.pop(job_id, None)
+        if header == "next" and kind == "group" and event.text.startswith("Run ") and not self.show_debug:
+            self._header[job_id] = "in"
             return
         if header == "in":
-            if event.kind != "endgroup":
-                self._header[event.job_id] = "in"
+            if kind != "endgroup":
+                self._header[job_id] = "in"
             return
-        if event.kind == "output":
-            depth = self._group_depth.get(event.job_id, 0)
-            file = self.console.file
-            file.write(f"{self._fast_prefix(event.job_id)} {'  ' * depth}| {event.text}\n")
+        depth = self._group_depth.get(job_id, 0)
+        if kind == "output":  # the hot path: no flush per line (step and job lines flush)
+            self._file.write(f"{self._prefix(job_id)} {'  ' * depth}| {event.text}\n")
             return
-        prefix = self._prefix(event.job_id)
-        depth = self._group_depth.get(event.job_id, 0)
-        if event.kind == "group":
-            self._print(f"{prefix} {'  ' * depth}[bold]▼ {_escape(event.text)}[/bold]")
-            self._group_depth[event.job_id] = depth + 1
+        if kind == "group":
+            self._print(f"{self._prefix(job_id)} {'  ' * depth}{self._s(f'▼ {event.text}', 'bold')}")
+            self._group_depth[job_id] = depth + 1
             return
-        if event.kind == "endgroup":
-            self._group_depth[event.job_id] = max(0, depth - 1)
+        if kind == "endgroup":
+            self._group_depth[job_id] = max(0, depth - 1)
             return
-        if event.kind == "debug" and not self.show_debug:
+        if kind == "debug" and not self.show_debug:
             return
-        style = {"debug": "dim", "error": "red", "command": "dim cyan", "info": "dim"}.get(event.kind)
-        text = _escape(event.text)
-        body = f"[{style}]{text}[/{style}]" if style else text
-        self._print(f"{prefix} {'  ' * depth}| {body}")
+        name = _KIND_STYLE.get(kind)
+        body = self._s(event.text, name) if name else event.text
+        self._print(f"{self._prefix(job_id)} {'  ' * depth}| {body}")
 
     def _annotation(self, event: Annotation) -> None:
         if event.level == "debug" and not self.show_debug:
             return
         self._annotations.append(event)
-        style = _LEVEL_STYLE[event.level]
         where = ""
         if event.file:
             where = f" {event.file}"
@@ -169,35 +172,37 @@ class TerminalReporter:
                 if event.col:
                     where += f":{event.col}"
         title = f" {event.title}:" if event.title else ""
-        self._print(
-            f"{self._prefix(event.job_id)} [{style}]{event.level.capitalize()}{_escape(where)}:"
-            f"{_escape(title)} {_escape(event.message)}[/{style}]"
-        )
+        text = f"{event.level.capitalize()}{where}:{title} {event.message}"
+        self._print(f"{self._prefix(event.job_id)} {self._s(text, _LEVEL_STYLE[event.level])}")
 
     def _summary(self, event: RunFinished) -> None:
-        from rich.table import Table
-
-        table = Table(title="Run summary", title_justify="left", show_edge=False)
-        table.add_column("Job")
-        table.add_column("Result")
-        table.add_column("Duration", justify="right")
+        rows: list[list[tuple[str, str | None]]] = []
         for job_id, result in event.jobs.items():
             finished = self._jobs.get(job_id)
             duration = f"{finished.duration:.1f}s" if finished else "-"
-            style = _RESULT_STYLE[result]
-            table.add_row(_escape(job_id), f"[{style}]{_RESULT_MARK[result]} {result}[/{style}]", duration)
-        self.console.print()
-        self.console.print(table)
+            rows.append([(job_id, None), (f"{_RESULT_MARK[result]} {result}", _RESULT_STYLE[result]),
+                         (duration, None)])
+        self._print()
+        table = summary_table("Run summary", ["Job", "Result", "Duration"], "llr", rows,
+                              colour=self._colour_on)
+        for line in table:
+            self._file.write(line + "\n")
         for job_id, name in self._failed_steps:
-            self._print(f"[red]  failed step:[/red] {_escape(job_id)} / {_escape(name)}")
+            self._print(f"{self._s('  failed step:', 'red')} {job_id} / {name}")
         counts = {lvl: sum(a.level == lvl for a in self._annotations) for lvl in ("error", "warning")}
         if any(counts.values()):
-            self._print(f"[dim]  annotations: {counts['error']} error(s), {counts['warning']} warning(s)[/dim]")
-        style = _RESULT_STYLE[event.result]
-        self._print(f"[{style}]Run {event.result}[/{style}]")
+            self._print(self._s(f"  annotations: {counts['error']} error(s), {counts['warning']} warning(s)", "dim"))
+        self._print(self._s(f"Run {event.result}", _RESULT_STYLE[event.result]))
 
 
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
+def _silence(file: IO[str]) -> None:
+    """Point a broken stdout at /dev/null (what rich did): later writes and the final flush
+    at exit then go nowhere instead of raising again."""
+    if file is not sys.stdout:
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass

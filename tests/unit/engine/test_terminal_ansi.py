@@ -1,0 +1,54 @@
+"""The terminal reporter's own styling and table (it draws without rich)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+from github_runner.engine.events import JobFinished, LogLine, RunFinished, StepStarted
+from github_runner.engine.reporters.ansi import cell_width, colour_wanted, style, summary_table
+from github_runner.engine.reporters.terminal import TerminalReporter
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_table_aligns_wide_characters_and_right_justifies() -> None:
+    rows = [[("日本", None), ("✓ success", "green"), ("1.5s", None)],
+            [("a-much-longer-job", None), ("✗ failure", "bold red"), ("12.0s", None)]]
+    lines = summary_table("Run summary", ["Job", "Result", "Duration"], "llr", rows, colour=False)
+    assert lines[0] == "Run summary"
+    assert lines[1] == " Job               ┃ Result    ┃ Duration "
+    assert lines[2] == "━" * 19 + "╇" + "━" * 11 + "╇" + "━" * 10
+    assert lines[3] == " 日本              │ ✓ success │     1.5s "
+    assert {cell_width(line) for line in lines[1:]} == {42}
+
+
+def test_styles_only_when_colour_is_on() -> None:
+    assert style("x", "bold red") == "\x1b[1;31mx\x1b[0m"
+    coloured = summary_table("t", ["A"], "l", [[("ok", "green")]], colour=True)
+    assert "\x1b[32mok\x1b[0m" in coloured[3] and "\x1b[1mA \x1b[0m" in coloured[1]
+    assert colour_wanted(_Tty(), {}) is True
+    assert colour_wanted(_Tty(), {"NO_COLOR": "1"}) is False
+    assert colour_wanted(_Tty(), {"TERM": "dumb"}) is False
+    assert colour_wanted(io.StringIO(), {}) is False
+    assert colour_wanted(io.StringIO(), {"FORCE_COLOR": "1"}) is True
+
+
+def test_reporter_colours_a_terminal_and_keeps_user_text_verbatim() -> None:
+    out = _Tty()
+    reporter = TerminalReporter(file=out, colour=True)
+
+    async def go() -> None:
+        await reporter.emit(StepStarted("j", "s", "Say \x1b[0m[bold]hi"))
+        await reporter.emit(LogLine("j", "s", "plain [red]text"))
+        await reporter.emit(JobFinished("j", "j", "failure", duration=2.0))
+        await reporter.emit(RunFinished("failure", {"j": "failure"}))
+
+    asyncio.run(go())
+    text = out.getvalue()
+    assert "\x1b[36m[j]\x1b[0m \x1b[1m▶ Say \x1b[0m[bold]hi\x1b[0m" in text
+    assert "\x1b[36m[j]\x1b[0m | plain [red]text\n" in text
+    assert text.rstrip().endswith("\x1b[1;31mRun failure\x1b[0m")
