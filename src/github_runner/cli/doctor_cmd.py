@@ -10,8 +10,8 @@ import click
 
 
 @click.command("doctor")
-@click.option("--executor", "only", type=click.Choice(["shell", "sandbox", "docker", "gvisor"]),
-              help="Check one executor only (exit 1 if it is not ready).")
+@click.option("--executor", "only", type=click.Choice(["shell", "sandbox", "docker", "gvisor", "egress"]),
+              help="Check one executor (or egress control) only (exit 1 if it is not ready).")
 @click.option("--user", default=None, help="The job user to check (default: ghr-job).")
 @click.option("--deep", is_flag=True, help="Also start a hardened container per docker runtime.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -30,6 +30,7 @@ def doctor_cmd(only: str | None, user: str | None, deep: bool, as_json: bool, cl
         "sandbox": lambda: doctor.sandbox_report(user),
         "docker": lambda: doctor.docker_report(deep),
         "gvisor": lambda: doctor.gvisor_report(deep),
+        "egress": doctor.egress_report,
     }
     reports = [makers[only]()] if only else [m() for m in makers.values()]
     if as_json:
@@ -41,7 +42,8 @@ def doctor_cmd(only: str | None, user: str | None, deep: bool, as_json: bool, cl
             mark = "ready" if r.ready else "NOT READY"
             click.echo(f"{r.executor}: {mark} - {r.boundary}")
             for c in r.checks:
-                click.echo(f"  {'ok ' if c.ok else 'MISSING'} {c.name}: {c.detail}")
+                mark = "ok " if c.ok else "warn   " if c.advisory else "MISSING"
+                click.echo(f"  {mark} {c.name}: {c.detail}")
                 if c.fix:
                     click.echo(f"          fix: {c.fix}")
             for n in r.notes:

@@ -19,12 +19,17 @@ BACKENDS: dict[str, str] = {
 }
 
 
-def get_executor(name: str, **settings: Any) -> Executor:
+def get_executor(name: str, *, tune_cgroup_migrations: bool = True, **settings: Any) -> Executor:
+    """`tune_cgroup_migrations`: turn on the host's fast cgroup task migration (cgtune.py) once,
+    before the first job; never fatal."""
     target = BACKENDS.get(name)
     if target is None:
         raise ExecutorError(
             f"unknown executor {name!r}: choose one of {', '.join(sorted(BACKENDS))}"
         )
+    from github_runner.executors import cgtune
+
+    cgtune.ensure(tune_cgroup_migrations)
     module_name, attr = target.split(":")
     cls = getattr(importlib.import_module(module_name), attr)
     return cls(**settings)

@@ -11,7 +11,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from github_runner.executors import cgroups
+from github_runner.executors import cgroups, cgtune
 from github_runner.executors.sandbox import TOOLS
 from github_runner.executors.users import DEFAULT_JOB_USER
 
@@ -24,6 +24,7 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+    advisory: bool = False  # a tuning, not a protection: does not make the executor "not ready"
 
 
 @dataclass
@@ -35,7 +36,7 @@ class Report:
 
     @property
     def ready(self) -> bool:
-        return all(c.ok for c in self.checks)
+        return all(c.ok or c.advisory for c in self.checks)
 
 
 def _run(argv: list[str], timeout: float = 30) -> tuple[bool, str]:
@@ -68,6 +69,14 @@ def _cgroup_check() -> Check:
     return Check("cgroups", True, detail)
 
 
+def migration_check() -> Check:
+    """Whether moving a job process into its cgroup is fast (favordynmods), see cgtune.py."""
+    st = cgtune.status()
+    return Check("fast cgroup migration", st.on, st.detail,
+                 "" if st.on else f"start the runner as root with tune_cgroup_migrations = true, or "
+                                  f"`mount -o remount,{cgtune.OPTION} <cgroup2 mount>`", advisory=True)
+
+
 def shell_report(user: str | None) -> Report:
     r = Report("shell", "weakest: a uid; jobs see the host's files, processes and network")
     r.checks.append(_job_user(user))
@@ -75,6 +84,7 @@ def shell_report(user: str | None) -> Report:
     r.checks.append(Check("setpriv", ok, "drops uid, capabilities, sets no_new_privs" if ok else "missing",
                           "" if ok else "apt-get install util-linux"))
     r.checks.append(_cgroup_check())
+    r.checks.append(migration_check())
     return r
 
 
@@ -99,6 +109,7 @@ def sandbox_report(user: str | None) -> Report:
                               "" if ok else "apt-get install bubblewrap (0.8+ for --disable-userns)"))
     r.checks.append(_job_user(user))
     r.checks.append(_cgroup_check())
+    r.checks.append(migration_check())
     if os.geteuid() != 0:
         r.checks.append(Check("root", False, "the sandbox executor needs a root runner (netns, cgroups, nsenter)",
                               "run the runner as root; it drops every job to `user`"))
@@ -165,5 +176,16 @@ def gvisor_report(deep: bool) -> Report:
     return r
 
 
+def egress_report() -> Report:
+    """The egress checks (`github-runner egress doctor`), so one command shows every protection.
+    Imported lazily: the egress package loads libnftables."""
+    from github_runner.egress import doctor as egress_doctor
+
+    r = Report("egress", "per-job gateway with an nftables allowlist (sandbox, docker, gvisor)")
+    r.checks = [Check(c.name, c.ok, c.detail, "" if c.ok else c.fix) for c in egress_doctor.checks()]
+    r.notes = [f"{name}: {note}" for name, note in egress_doctor.EXECUTOR_NOTES.items()]
+    return r
+
+
 def all_reports(user: str | None = None, deep: bool = False) -> list[Report]:
-    return [shell_report(user), sandbox_report(user), docker_report(deep), gvisor_report(deep)]
+    return [shell_report(user), sandbox_report(user), docker_report(deep), gvisor_report(deep), egress_report()]

@@ -6,6 +6,7 @@
     allow_root = false
     env_denylist = ["AWS_*"]
     limits = { memory = "2g", cpus = 1.5, pids = 512 }
+    tune_cgroup_migrations = true   # remount cgroup2 with favordynmods (root; see cgtune.py)
 
     [executor.sandbox]
     hidden_paths = ["/etc/my-secrets"]
@@ -104,6 +105,9 @@ class ExecutorSettings(_Strict):
     state_dir: str | None = None
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     docker: DockerSettings = Field(default_factory=DockerSettings)
+    # a root runner remounts the cgroup2 hierarchy with `favordynmods` (host-wide: fast moves of
+    # job processes into their cgroups, slightly slower fork/exit); see executors/cgtune.py
+    tune_cgroup_migrations: bool = True
 
     @model_validator(mode="before")
     @classmethod
@@ -130,4 +134,5 @@ class ExecutorSettings(_Strict):
     def build(self) -> Executor:
         from github_runner.executors import get_executor
 
-        return get_executor(self.name, **self.backend_kwargs())
+        return get_executor(self.name, tune_cgroup_migrations=self.tune_cgroup_migrations,
+                            **self.backend_kwargs())

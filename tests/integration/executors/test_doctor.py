@@ -42,3 +42,19 @@ def test_gvisor_report_states_what_this_build_supports() -> None:
     assert "--network=host" in notes and "128" in notes and "runsc do" in notes
     if os.environ.get("CI") == "true":
         assert report["ready"], report
+
+
+def test_reports_cgroup_migration_tuning_and_egress() -> None:
+    from github_runner.executors import cgtune
+
+    if os.geteuid() == 0:
+        cgtune.ensure(True)  # what any executor start does
+    p = _doctor("--json")
+    reports = {r["executor"]: r for r in json.loads(p.stdout)}
+    (mig,) = [c for c in reports["sandbox"]["checks"] if c["name"] == "fast cgroup migration"]
+    assert mig["advisory"] and "favordynmods" in mig["detail"]
+    egress = reports["egress"]
+    assert {"root", "libnftables"} <= {c["name"] for c in egress["checks"]}
+    assert any(n.startswith("shell: ") for n in egress["notes"])
+    if os.geteuid() == 0:
+        assert mig["ok"] is cgtune.status().on
