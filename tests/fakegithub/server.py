@@ -313,6 +313,18 @@ class FakeGitHub:
             s.deleted = True
             s.event.set()
 
+    def migrate_to_broker(self, agent_name: str) -> None:
+        """Send this agent's v1 session to the broker (BrokerMigration, §4.5): from now on its
+        v1 polls answer BrokerMigration and jobs arrive as RunnerJobRequest on the broker."""
+        def go() -> None:
+            agent = next(a for a in self.agents.values() if a.name == agent_name)
+            sess = self._session_of(agent.id)
+            assert sess is not None and not sess.v2
+            sess.migrated_to = f"{self.url}/broker/"
+            sess.event.set()
+
+        self.call(go)
+
     def live_sessions(self) -> list[Session]:
         return self.call(lambda: [s for s in self.sessions.values() if not s.deleted])
 
@@ -689,7 +701,15 @@ class FakeGitHub:
         self.job_queue.remove(job.id)
         for _ in range(1 + job.duplicate):
             job.deliveries += 1
-            if sess.v2:
+            if sess.migrated_to:
+                body = {"id": job.request_id, "runner_request_id": job.runner_request_id,
+                        "run_service_url": f"{self.url}/run/1/", "should_acknowledge": True}
+                sess.broker_queue.append({"messageId": self._next_message,
+                                          "messageType": "RunnerJobRequest",
+                                          "body": json.dumps(body)})
+                self._next_message += 1
+                sess.event.set()
+            elif sess.v2:
                 body = {"id": job.request_id, "runner_request_id": job.runner_request_id,
                         "run_service_url": f"{self.url}/run/1/",
                         "billing_owner_id": "O_kgDOEbddog", "should_acknowledge": True}
@@ -698,19 +718,26 @@ class FakeGitHub:
                 job.locked_until = now() + self.lock_ttl
                 self._push(sess, "PipelineAgentJobRequest", json.dumps(job.message))
 
-    async def _poll(self, sess: Session, agent: Agent, status: str) -> dict[str, Any] | None:
+    def _migration_message(self, sess: Session) -> dict[str, Any]:
+        self._push(sess, "BrokerMigration", json.dumps({"brokerBaseUrl": sess.migrated_to}))
+        return sess.queue[0]
+
+    async def _poll(self, sess: Session, agent: Agent, status: str,
+                    via_broker: bool = False) -> dict[str, Any] | None:
         sess.polls += 1
         end = time.monotonic() + self.poll_hold
         while True:
             if sess.deleted:
                 return None
-            if not sess.queue and status.lower() != "busy":
+            queue = sess.broker_queue if via_broker else sess.queue
+            if sess.migrated_to and not via_broker and not sess.queue:
+                return self._migration_message(sess)
+            if not queue and status.lower() != "busy":
                 job = self._next_job_for(agent)
                 if job is not None:
                     self._assign(sess, agent, job)
-            if sess.queue:
-                msg = sess.queue.popleft() if sess.v2 else sess.queue[0]
-                return msg
+            if queue:
+                return queue.popleft() if (sess.v2 or via_broker) else queue[0]
             remaining = end - time.monotonic()
             if remaining <= 0:
                 return None
@@ -816,7 +843,8 @@ class FakeGitHub:
         sess = self.sessions.get(request.query.get("sessionId", ""))
         if sess is None or sess.deleted or sess.agent_id != agent.id:
             return jresp(broker_error("RunnerSessionInvalid", 400), 400)
-        msg = await self._poll(sess, agent, request.query.get("status", "Online"))
+        msg = await self._poll(sess, agent, request.query.get("status", "Online"),
+                               via_broker=bool(sess.migrated_to))
         if msg is None:
             return web.Response(status=202)
         return jresp(msg)

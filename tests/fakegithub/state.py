@@ -44,6 +44,8 @@ class Session:
     owner: str = ""
     polls: int = 0
     deleted: bool = False
+    migrated_to: str = ""  # v1 session told to poll the broker (BrokerMigration)
+    broker_queue: deque[dict[str, Any]] = field(default_factory=deque)
 
 
 @dataclass

@@ -6,6 +6,7 @@ Which one a runner uses was decided when it was registered (`useV2Flow` + `serve
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from typing import Any, Protocol
@@ -15,6 +16,7 @@ from github_runner.config.state import Identity
 from github_runner.github.actions import ActionsService, V1Session, VssConnection
 from github_runner.github.auth import OAuthCredential, key_from_rsaparams, unwrap_session_key
 from github_runner.github.broker import BrokerClient
+from github_runner.github.errors import GitHubError, MessageError
 from github_runner.github.http import ApiClient
 from github_runner.github.models import EMPTY_GUID, QueueMessage
 from github_runner.github.registration import os_description
@@ -107,10 +109,33 @@ class ActionsQueue:
 
     async def get_message(self, busy: bool) -> QueueMessage | None:
         assert self.session is not None
-        return await self.service.get_message(
-            self.session, self.last_message_id, status="Busy" if busy else "Online",
-            version=RUNNER_VERSION, timeout=self.timings.poll_timeout,
-            max_bytes=self.timings.max_message_bytes)
+        status = "Busy" if busy else "Online"
+        msg = await self.service.get_message(
+            self.session, self.last_message_id, status=status, version=RUNNER_VERSION,
+            timeout=self.timings.poll_timeout, max_bytes=self.timings.max_message_bytes)
+        if msg is None or msg.message_type.lower() != "brokermigration":
+            return msg
+        return await self._follow_migration(msg, status)
+
+    async def _follow_migration(self, msg: QueueMessage, status: str) -> QueueMessage | None:
+        """`BrokerMigration` (§4.5): poll the broker once with this v1 session, then delete the
+        v1 message; whatever the broker returns is handled like any message."""
+        assert self.session is not None
+        try:
+            base = str(json.loads(msg.body)["brokerBaseUrl"])
+        except (ValueError, KeyError, TypeError):
+            raise MessageError(f"message {msg.message_id}: BrokerMigration without brokerBaseUrl",
+                               msg.message_id) from None
+        broker = BrokerClient(self.conn.api, base, self.conn.auth)
+        try:
+            return await broker.get_message(
+                self.session.session_id, status=status, version=RUNNER_VERSION,
+                timeout=self.timings.poll_timeout, max_bytes=self.timings.max_message_bytes)
+        finally:
+            try:
+                await self.delete_message(msg)
+            except GitHubError:
+                pass  # the official runner ignores this failure too
 
     async def delete_message(self, msg: QueueMessage) -> None:
         self.last_message_id = msg.message_id

@@ -122,6 +122,14 @@ def make_fake(tmp_path: Path, **kw: object) -> FakeGitHub:
     return FakeGitHub(tmp_path, **kw).start()  # type: ignore[arg-type]
 
 
+def new_runner(tmp_path: Path, fake: FakeGitHub, work: Path) -> Runner:
+    """A runner installation (config written, nothing registered) for a test's own fake."""
+    r = Runner(tmp_path / "runner", fake, work)
+    r.root.mkdir()
+    r.write_config()
+    return r
+
+
 @pytest.fixture
 def fake(tmp_path: Path, mode: str) -> Iterator[FakeGitHub]:
     f = make_fake(tmp_path, mode=mode, poll_hold=1.0)
@@ -140,7 +148,4 @@ def work_dir() -> Iterator[Path]:
 
 @pytest.fixture
 def runner(tmp_path: Path, fake: FakeGitHub, work_dir: Path) -> Runner:
-    r = Runner(tmp_path / "runner", fake, work_dir)
-    r.root.mkdir()
-    r.write_config()
-    return r
+    return new_runner(tmp_path, fake, work_dir)

@@ -20,7 +20,7 @@ from tests.fakegithub import FakeGitHub
 from tests.fakegithub.jobs import JobDef, Step
 from tests.fakegithub.server import broker_error, run_error, wrapped_exception
 from tests.fakegithub.state import FakeJob
-from tests.integration.protocol.conftest import Runner, make_fake, stop
+from tests.integration.protocol.conftest import Runner, make_fake, new_runner, stop
 
 
 def two_steps() -> JobDef:
@@ -138,9 +138,7 @@ def _gap(fake: FakeGitHub, route: str, at_least: float) -> None:
 def test_fault_recovery(case: Case, tmp_path: Path, work_dir: Path) -> None:
     fake = make_fake(tmp_path, mode=case.mode, poll_hold=1.0, acquire_timeout=1.5)
     try:
-        runner = Runner(tmp_path / "runner", fake, work_dir)
-        runner.root.mkdir()
-        runner.write_config(extra="")
+        runner = new_runner(tmp_path, fake, work_dir)
         if case.name == "slow-poll":
             runner.config.write_text(runner.config.read_text().replace(
                 "poll_timeout = 10", "poll_timeout = 2"))
@@ -155,9 +153,7 @@ def test_fault_recovery(case: Case, tmp_path: Path, work_dir: Path) -> None:
 def test_duplicate_delivery_runs_once(tmp_path: Path, work_dir: Path, mode: str) -> None:
     fake = make_fake(tmp_path, mode=mode, poll_hold=1.0)
     try:
-        runner = Runner(tmp_path / "runner", fake, work_dir)
-        runner.root.mkdir()
-        runner.write_config()
+        runner = new_runner(tmp_path, fake, work_dir)
         runner.register()
         job = fake.queue_job(two_steps(), duplicate=1)
         proc = runner.start()
@@ -190,9 +186,7 @@ def test_runner_deleted_stops_and_cleans(runner: Runner, mode: str) -> None:
 def test_version_too_old_is_fatal(tmp_path: Path, work_dir: Path) -> None:
     fake = make_fake(tmp_path, mode="v2", min_version="9.0.0")
     try:
-        runner = Runner(tmp_path / "runner", fake, work_dir)
-        runner.root.mkdir()
-        runner.write_config()
+        runner = new_runner(tmp_path, fake, work_dir)
         runner.register()
         proc = runner.start()
         assert proc.wait(30) == 1
@@ -220,9 +214,7 @@ def test_bad_messages_are_dropped_and_listener_keeps_serving(
     mode = "v1" if kind in ("wrong-key", "bad-job-json") else "v2"
     fake = make_fake(tmp_path, mode=mode, poll_hold=1.0)
     try:
-        runner = Runner(tmp_path / "runner", fake, work_dir)
-        runner.root.mkdir()
-        runner.write_config(extra="")
+        runner = new_runner(tmp_path, fake, work_dir)
         runner.config.write_text(runner.config.read_text().replace(
             "[listener]", "[listener]\nmax_message_bytes = 200000"))
         runner.register()
@@ -284,3 +276,26 @@ def test_force_token_refresh_message(runner: Runner, mode: str) -> None:
         assert stop(proc) == 0
     assert count(fake, "token") > before
     assert_complete(job, runner.output())
+
+
+def test_broker_migration_is_followed(tmp_path: Path, work_dir: Path) -> None:
+    """A v1 runner told `BrokerMigration` polls the broker with its v1 session and runs the job."""
+    fake = make_fake(tmp_path, mode="v1", poll_hold=1.0)
+    try:
+        runner = new_runner(tmp_path, fake, work_dir)
+        runner.register()
+        proc = runner.start()
+        try:
+            fake.wait(lambda: bool(fake.live_sessions()), 20, "a session")
+            fake.migrate_to_broker("r1")
+            job = fake.queue_job(two_steps())
+            assert job.done.wait(40), runner.output()
+        finally:
+            assert stop(proc) == 0, runner.output()
+        assert_complete(job, runner.output())
+        v1_sessions = fake.call(lambda: {s.id for s in fake.sessions.values() if not s.v2})
+        polls = fake.recorded("broker-message")
+        assert polls and {p.query["sessionId"] for p in polls} <= v1_sessions
+        assert fake.recorded("acquirejob") and fake.recorded("message-delete")
+    finally:
+        fake.stop()

@@ -12,7 +12,7 @@ import pytest
 
 from tests.fakegithub.jobs import JobDef, Step
 from tests.fakegithub.state import FakeJob
-from tests.integration.protocol.conftest import Runner, make_fake, stop
+from tests.integration.protocol.conftest import Runner, make_fake, new_runner, stop
 from tests.integration.protocol.test_faults import assert_complete, two_steps
 
 
@@ -60,9 +60,7 @@ def test_bad_jitconfig_is_one_line_and_writes_nothing(runner: Runner) -> None:
 def test_runner_admin_flow_register_run_remove(tmp_path: Path, work_dir: Path, mode: str) -> None:
     fake = make_fake(tmp_path, mode=mode, admin_flow=True)
     try:
-        runner = Runner(tmp_path / "runner", fake, work_dir)
-        runner.root.mkdir()
-        runner.write_config()
+        runner = new_runner(tmp_path, fake, work_dir)
         runner.register("--runner-group", "gpu-group")
         assert fake.recorded("runners-register")
         body = fake.recorded("runners-register")[0].json()
