@@ -164,6 +164,7 @@ async def _run_job(prepared: Prepared, runner: dict[str, Any], job: JobEssential
     work_root = Path(runner.get("work_folder") or settings.runner.work_dir)
     info = RunnerInfo(
         name=str(runner.get("name") or settings.runner.name), work_root=work_root,
+        network=_egress(settings, runner),
         extra_env={"ACTIONS_RUNTIME_URL": job.system_url, "ACTIONS_RUNTIME_TOKEN": job.job_token,
                    "ACTIONS_RESULTS_URL": job.results_url or "",
                    "ACTIONS_ID_TOKEN_REQUEST_TOKEN": job.job_token},
@@ -176,6 +177,20 @@ async def _run_job(prepared: Prepared, runner: dict[str, Any], job: JobEssential
         return EXIT_LOCK_LOST
     conclusion = RESULT_TO_TASK.get(outcome.result, "failed")
     return await _complete(transport, reporter, conclusion, dict(outcome.outputs), t)
+
+
+def _egress(settings: Settings, runner: dict[str, Any]) -> Any:
+    """The `[egress]` section -> the engine's per-job network seam (egress/jobs.py owns it)."""
+    try:
+        from github_runner.egress.jobs import network_for_settings
+        from github_runner.egress.settings import EgressSettings
+    except ImportError:
+        return None
+    if not isinstance(settings.egress, EgressSettings):
+        return None
+    labels = ("self-hosted", "Linux", "X64", *[str(x) for x in runner.get("labels") or []])
+    return network_for_settings(settings.egress, executor=getattr(settings.executor, "name", None),
+                                labels=labels)
 
 
 def _write_timing(reporter: Any) -> None:

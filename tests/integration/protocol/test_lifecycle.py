@@ -276,3 +276,19 @@ def test_worker_crash_is_reported_failed(runner: Runner, mode: str) -> None:
     assert job.conclusion == "failed"
     assert "reporting the job failed" in runner.output()
     assert _no_process("sleep 20"), runner.output()  # the job's processes did not outlive it
+
+
+@pytest.mark.parametrize("mode", ["v2"])
+def test_egress_section_reaches_the_worker(runner: Runner, mode: str) -> None:
+    """`[egress] mode = "block"` with the shell executor must refuse to run the job unguarded."""
+    runner.write_config(extra='\n[egress]\nmode = "block"\n')
+    runner.register()
+    job = runner.fake.queue_job(two_steps())
+    proc = runner.start("--once")
+    try:
+        assert job.done.wait(40), runner.output()
+    finally:
+        stop(proc)
+    assert job.conclusion == "failed"
+    assert any("egress" in a["message"] and "executor" in a["message"]
+               for r in job.step_results for a in r["annotations"]), job.step_results
