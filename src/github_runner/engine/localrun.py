@@ -215,7 +215,9 @@ class LocalRun:
     # -- running ------------------------------------------------------------------------------
 
     def execute(self) -> int:
-        return asyncio.run(self._execute())
+        from github_runner.engine.loop import run
+
+        return run(self._execute())
 
     async def _execute(self) -> int:
         from github_runner.engine.contexts import local_github_context

@@ -10,6 +10,7 @@ the step; the pairs read before the bad line still apply, as in the runner.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -180,6 +181,30 @@ def process_path_file(path: Path, result: FileCommandResult | None = None) -> Fi
     return result
 
 
+# A file of its own: never follow a link planted at the name, never inherited by job processes.
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+
+
+def _create_empty(path: Path) -> None:
+    """A fresh empty file in one open() (most steps write none of their five files, so every
+    saved system call counts); whatever already has the name is replaced."""
+    try:
+        fd = os.open(path, _CREATE_FLAGS, 0o666)
+    except FileExistsError:
+        path.unlink()
+        fd = os.open(path, _CREATE_FLAGS, 0o666)
+    os.close(fd)
+
+
+def _empty(path: Path) -> bool:
+    """True for an existing empty file: it has no commands, one stat() instead of a read.
+    A missing or unreadable file is False, so that its reader reports it as before."""
+    try:
+        return os.stat(path).st_size == 0
+    except OSError:
+        return False
+
+
 @dataclass(frozen=True)
 class StepFiles:
     """The five file-command files of one step, on the host."""
@@ -196,8 +221,7 @@ class StepFiles:
         paths: dict[str, Path] = {}
         for env_name, (prefix, _) in FILE_COMMANDS.items():
             path = directory / f"{prefix}{suffix}"
-            path.unlink(missing_ok=True)
-            path.touch()
+            _create_empty(path)
             paths[env_name] = path
         return cls(paths)
 
@@ -207,11 +231,16 @@ class StepFiles:
 
     def process(self, mask: Callable[[str], str]) -> FileCommandResult:
         result = FileCommandResult()
-        process_path_file(self.paths["GITHUB_PATH"], result)
-        process_env_file(self.paths["GITHUB_ENV"], result)
-        result.effects.extend(read_step_summary(self.paths["GITHUB_STEP_SUMMARY"], mask))
-        process_state_file(self.paths["GITHUB_STATE"], result)
-        process_output_file(self.paths["GITHUB_OUTPUT"], result)
+        paths = self.paths
+        if not _empty(paths["GITHUB_PATH"]):
+            process_path_file(paths["GITHUB_PATH"], result)
+        if not _empty(paths["GITHUB_ENV"]):
+            process_env_file(paths["GITHUB_ENV"], result)
+        result.effects.extend(read_step_summary(paths["GITHUB_STEP_SUMMARY"], mask))
+        if not _empty(paths["GITHUB_STATE"]):
+            process_state_file(paths["GITHUB_STATE"], result)
+        if not _empty(paths["GITHUB_OUTPUT"]):
+            process_output_file(paths["GITHUB_OUTPUT"], result)
         return result
 
     def remove(self) -> None:
