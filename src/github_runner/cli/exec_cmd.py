@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from github_runner.egress.options import egress_options
+from github_runner.secrets.flags import secret_source_options
+
+if TYPE_CHECKING:
+    from github_runner.secrets.masker import Masker
+    from github_runner.secrets.store import SecretStore
 
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
@@ -45,21 +51,50 @@ class BadInput(Exception):
 @click.option("--executor", default="shell", show_default=True,
               type=click.Choice(["shell", "sandbox", "docker", "gvisor"]))
 @click.option("--debug", is_flag=True, help="Step debug logs and tracebacks.")
+@secret_source_options
 @egress_options
 def exec_cmd(**options: object) -> None:
     """Run a workflow locally: `github-runner exec [EVENT]` (EVENT defaults to push)."""
-    debug = bool(options.get("debug"))
-    try:
-        code = _main(options)
-    except BadInput as exc:
-        if debug:
-            import traceback
+    from github_runner.secrets.store import SecretStore
 
-            traceback.print_exc()
-        for line in str(exc).splitlines() or [""]:
+    debug = bool(options.get("debug"))
+    secrets = SecretStore()  # every secret the flags give; closed (zeroised) on the way out
+    try:
+        code = _main(options, secrets)
+    except BadInput as exc:
+        mask = _error_masker(secrets, options)
+        if debug:
+            click.echo(_masked_traceback(exc, mask), err=True, nl=False)
+        for line in mask.mask(str(exc)).splitlines() or [""]:
             click.echo(f"error: {line}", err=True)
         code = EXIT_BAD_INPUT
+    except Exception as exc:  # a bug: its traceback may quote anything, so it is masked too
+        click.echo(_masked_traceback(exc, _error_masker(secrets, options)), err=True, nl=False)
+        code = EXIT_FAILURE
+    finally:
+        secrets.close()
     sys.exit(code)
+
+
+def _error_masker(secrets: SecretStore, options: dict) -> Masker:
+    """The run's masker if it started, else one of every secret known so far (and, as a
+    fallback, the VALUE part of each `-s` argument, in case parsing stopped before storing it)."""
+    from github_runner.secrets.masker import Masker
+
+    masker = secrets.masker or Masker()
+    if not secrets.closed:
+        secrets.attach(masker)
+    for item in options.get("secrets") or ():
+        value = str(item).partition("=")[2]
+        if len(value) >= masker.min_length and value.strip():
+            masker.add(value, source="-s/--secret")
+    return masker
+
+
+def _masked_traceback(exc: BaseException, masker: Masker) -> str:
+    from github_runner.secrets.logfilter import masked_traceback
+
+    return masked_traceback(exc, masker)
 
 
 def _egress_flags(options: dict) -> bool:
@@ -71,11 +106,11 @@ def _egress_flags(options: dict) -> bool:
     )
 
 
-def _main(options: dict) -> int:
+def _main(options: dict, secrets: SecretStore) -> int:
     from github_runner.engine.localrun import LocalRun, LocalRunError
 
     try:
-        run = LocalRun.from_options(options)
+        run = LocalRun.from_options(options, secrets)
     except LocalRunError as exc:
         raise BadInput(str(exc)) from exc
     if _egress_flags(options) or run.mentions_egress():

@@ -107,8 +107,8 @@ class AuditLog:
             return self._mask_text(value)
         if isinstance(value, list):
             return [self._mask(v, key) for v in value]
-        if isinstance(value, dict):
-            return {k: self._mask(v, k) for k, v in value.items()}
+        if isinstance(value, dict):  # keys too: a name or URL may be one (counts by host...)
+            return {self._mask_text(k) if isinstance(k, str) else k: self._mask(v, k) for k, v in value.items()}
         return value
 
     def write(self, event: str, action: str, ts: float | None = None, **fields: Any) -> dict[str, Any]:

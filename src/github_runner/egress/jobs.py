@@ -120,9 +120,13 @@ def network_for(plan: Any, config: EgressConfig | None = None) -> JobEgress | No
         from github_runner.secrets.masker import Masker
 
         secrets = [v for v in (getattr(plan, "secrets", {}) or {}).values() if v]
-        masker = Masker()
-        for value in secrets:
-            masker.add(value, source="secret")
+        # The job's own masker (the engine's SecretStore carries it): values a step registers
+        # with ::add-mask:: while the job runs are masked in the audit log too.
+        masker = getattr(getattr(plan, "secrets", None), "masker", None)
+        if masker is None:
+            masker = Masker()
+            for value in secrets:
+                masker.add(value, source="secret")
         hook = EgressHook(policy, job=plan.job_id, audit_path=config.log, masker=masker, secrets=secrets)
     reporter = EgressReporter(hook, None, job_id=plan.job_id, notices=notices)
     if hook is not None:

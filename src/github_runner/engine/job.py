@@ -65,9 +65,10 @@ async def run_job(
     grace_seconds: float = 7.5,
 ) -> JobOutcome:
     """Run every step of `plan`; the result follows GitHub's job conclusion rules."""
-    for value in plan.secrets.values():
-        if value:
-            masker.add(value, source="secret")
+    from github_runner.secrets.store import hold
+
+    secrets = hold(plan.secrets, masker)  # registered once; zeroised when the job ends
+    plan.secrets = secrets
     network_error: str | None = None
     try:
         network = runner.network(plan) if runner.network is not None else None
@@ -85,6 +86,7 @@ async def run_job(
     if network_error is not None:
         await log.annotate("error", network_error)
         await reporter.emit(JobFinished(plan.job_id, masker.mask(plan.name), "failure"))
+        secrets.close()
         return JobOutcome(plan.job_id, "failure", error=network_error)
     runner.work_root.mkdir(parents=True, exist_ok=True)
     work_dir = Path(tempfile.mkdtemp(prefix=f"{_safe(plan.job_id)}-", dir=runner.work_root))
@@ -108,6 +110,7 @@ async def run_job(
         outcome = JobOutcome(plan.job_id, "failure", error=masker.mask(message))
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
+        secrets.close()
     await reporter.emit(
         JobFinished(
             plan.job_id,

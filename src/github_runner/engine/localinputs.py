@@ -22,21 +22,31 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\", "$": "$"}
 
 
-def parse_pairs(values: Iterable[str], flag: str, *, from_env: bool = False) -> dict[str, str]:
-    """`NAME=VALUE` flags. With `from_env`, a bare `NAME` takes the value of $NAME (like act)."""
+def parse_pairs(
+    values: Iterable[str], flag: str, *, from_env: bool = False, secret: bool = False
+) -> dict[str, str]:
+    """`NAME=VALUE` flags. With `from_env`, a bare `NAME` takes the value of $NAME (like act).
+
+    With `secret`, an error names the flag and the argument's position only: a value typed
+    without its `NAME=` (or a token pasted where a name belongs) must not be printed back.
+    """
     out: dict[str, str] = {}
-    for item in values:
+    for position, item in enumerate(values, 1):
         name, sep, value = item.partition("=")
         name = name.strip()
+        where = f"{flag} argument {position}" if secret else f"{flag} {item!r}"
+        hidden = " (the argument is not shown: it may hold a secret)" if secret else ""
         if not sep:
             if from_env and _NAME.match(name):
                 if name not in os.environ:
-                    raise InputError(f"{flag} {name}: no value given and ${name} is not set")
+                    unset = "no such environment variable is set" if secret else f"${name} is not set"
+                    raise InputError(f"{where}: no value given and {unset}{hidden}")
                 out[name] = os.environ[name]
                 continue
-            raise InputError(f"{flag} {item!r}: expected NAME=VALUE")
+            raise InputError(f"{where}: expected NAME=VALUE{hidden}")
         if not name or not _NAME.match(name):
-            raise InputError(f"{flag} {item!r}: {name!r} is not a valid name")
+            what = "the NAME before '=' is empty or not a valid name" if secret else f"{name!r} is not a valid name"
+            raise InputError(f"{where}: {what}{hidden}")
         out[name] = value
     return out
 
@@ -69,6 +79,8 @@ def parse_dotenv(path: Path, flag: str) -> dict[str, str]:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise InputError(f"{flag} {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:  # the bytes around it are not shown: they may be a secret
+        raise InputError(f"{flag} {path}: not UTF-8 text (byte {exc.start})") from None
     out: dict[str, str] = {}
     lines = text.splitlines()
     i = 0
@@ -106,6 +118,8 @@ def load_event(path: Path | None) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:
         raise InputError(f"--eventpath {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"--eventpath {path}: not UTF-8 text (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"--eventpath {path} (Line: {exc.lineno}, Col: {exc.colno}): {exc.msg}") from None
     if not isinstance(data, dict):

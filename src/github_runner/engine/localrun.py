@@ -17,6 +17,8 @@ from typing import Any
 
 from github_runner.engine import graph, localinputs, matrix
 from github_runner.engine.workflow import Workflow, WorkflowError
+from github_runner.secrets.providers import ProviderError
+from github_runner.secrets.store import SecretStore
 
 
 class LocalRunError(Exception):
@@ -32,7 +34,7 @@ class LocalRun:
     event_name: str
     workflows: list[Workflow]
     event: dict[str, Any]
-    secrets: dict[str, str]
+    secrets: SecretStore  # filled from the flags; registered with the masker when the run starts
     vars: dict[str, str]
     env: dict[str, str]
     inputs: dict[str, str]
@@ -49,16 +51,18 @@ class LocalRun:
     # -- loading and validation ---------------------------------------------------------------
 
     @classmethod
-    def from_options(cls, o: dict[str, Any]) -> LocalRun:
+    def from_options(cls, o: dict[str, Any], secrets: SecretStore | None = None) -> LocalRun:
+        """`secrets`: the store to fill (its owner closes it), so a caller that must mask an
+        error or traceback knows every secret read before the failure."""
         try:
-            return cls._from_options(o)
-        except (localinputs.InputError, matrix.MatrixError, graph.GraphError) as exc:
+            return cls._from_options(o, SecretStore() if secrets is None else secrets)
+        except (localinputs.InputError, matrix.MatrixError, graph.GraphError, ProviderError) as exc:
             raise LocalRunError(str(exc)) from None
         except WorkflowError as exc:
             raise LocalRunError(_error_lines(exc.errors)) from None
 
     @classmethod
-    def _from_options(cls, o: dict[str, Any]) -> LocalRun:
+    def _from_options(cls, o: dict[str, Any], secrets: SecretStore) -> LocalRun:
         repo = Path(o.get("directory") or ".")
         if not repo.is_dir():
             raise LocalRunError(f"-C/--directory {repo}: not a directory")
@@ -68,10 +72,7 @@ class LocalRun:
             targets = (targets,)
         files = _workflow_files([Path(t) for t in targets] or [repo / ".github" / "workflows"], repo)
         workflows = [_load(f, repo) for f in files]
-        secrets: dict[str, str] = {}
-        if o.get("secret_file"):
-            secrets.update(localinputs.parse_dotenv(Path(o["secret_file"]), "--secret-file"))
-        secrets.update(localinputs.parse_pairs(o.get("secrets") or (), "-s/--secret", from_env=True))
+        _read_secrets(secrets, o)
         variables: dict[str, str] = {}
         if o.get("var_file"):
             variables.update(localinputs.parse_dotenv(Path(o["var_file"]), "--var-file"))
@@ -101,7 +102,7 @@ class LocalRun:
             executor=str(o.get("executor") or "shell"),
             json_file=Path(o["json_file"]) if o.get("json_file") else None,
             debug=bool(o.get("debug"))
-            or "true" in (secrets.get("ACTIONS_STEP_DEBUG", "").lower(), variables.get("ACTIONS_STEP_DEBUG", "").lower()),
+            or "true" in ((secrets.get("ACTIONS_STEP_DEBUG") or "").lower(), variables.get("ACTIONS_STEP_DEBUG", "").lower()),
             skipped_workflows=skipped,
         )
         run._validate()
@@ -226,12 +227,11 @@ class LocalRun:
         from github_runner.engine.reporters.terminal import TerminalReporter
         from github_runner.engine.run import RunOptions, WorkflowRun
         from github_runner.executors import ExecutorError, get_executor
+        from github_runner.secrets.logfilter import install
         from github_runner.secrets.masker import Masker
 
         masker = Masker()
-        for name, value in self.secrets.items():
-            if value:
-                masker.add(value, source=f"secret {name}")
+        self.secrets.attach(masker)  # each secret registered once, naming its flag
         reporter = MultiReporter(TerminalReporter(show_debug=self.debug))
         json_reporter = None
         if self.json_file is not None:
@@ -262,6 +262,7 @@ class LocalRun:
         _sweep_stale(_work_base())
         work_root = _work_base() / f"exec-{os.getpid()}"
         result = "success"
+        unmask_logs = install(masker)  # the runner's own log records are masked too
         try:
             for wf in self.workflows:
                 declared = wf.inputs(self.event_name)
@@ -270,7 +271,7 @@ class LocalRun:
                 if self.event_name in ("workflow_dispatch",) and (event_inputs or "inputs" in event):
                     event["inputs"] = {**(event.get("inputs") or {}), **event_inputs}
                 github = local_github_context(
-                    token=self.secrets.get("GITHUB_TOKEN", ""),
+                    token=self.secrets.get("GITHUB_TOKEN") or "",
                     repo=self.repo,
                     event_name=self.event_name,
                     event=event,
@@ -308,6 +309,7 @@ class LocalRun:
         finally:
             loop.remove_signal_handler(signal.SIGINT)
             loop.remove_signal_handler(signal.SIGTERM)
+            unmask_logs()
             if json_reporter is not None:
                 json_reporter.close()
             import shutil
@@ -316,6 +318,21 @@ class LocalRun:
         if not self.workflows:
             print(f"no workflow is triggered by {self.event_name}", file=sys.stderr)
         return {"success": 0, "cancelled": 130}.get(result, 1)
+
+
+def _read_secrets(store: SecretStore, o: dict[str, Any]) -> None:
+    """Every secret flag into the store, later sources winning: --secret-file, --vault-secret,
+    --secret-from-env, then -s. Errors name the flag and position or file:line, never a value."""
+    from github_runner.secrets import flags
+
+    if o.get("secret_file"):
+        for name, value in localinputs.parse_dotenv(Path(o["secret_file"]), "--secret-file").items():
+            store.set(name, value, source=f"secret {name} (--secret-file)")
+    flags.load_vault(store, o.get("vault_secrets") or (), o.get("vault_addr"))
+    flags.load_environment(store, o.get("secrets_from_env") or ())
+    pairs = localinputs.parse_pairs(o.get("secrets") or (), "-s/--secret", from_env=True, secret=True)
+    for name, value in pairs.items():
+        store.set(name, value, source=f"secret {name} (-s)")
 
 
 def _work_base() -> Path:

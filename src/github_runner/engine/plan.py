@@ -22,11 +22,16 @@ Conditions (`if`) are bare expression strings, as in the job message (`"success(
 Contexts are *evaluated* values (JSON-like): `github`, `matrix`, `strategy`, `needs`, `inputs`,
 `vars`; `secrets` is kept apart in `JobPlan.secrets` so that every secret is registered with the
 Masker before anything runs. `env`, `steps`, `job`, `runner` are built by the engine itself.
+
+`JobPlan.secrets` is a `secrets.SecretStore` (exec) or a plain mapping (the worker today):
+`run_job` holds them in a store registered with the job's masker (a dict is moved into one and
+emptied), gives expressions the store itself (a value is copied out only when read), and closes
+it, zeroising every value, when the job ends. The plan's secrets belong to that one job.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -94,7 +99,7 @@ class JobPlan:
     name: str  # evaluated display name
     steps: list[StepPlan]
     contexts: dict[str, Any] = field(default_factory=dict)  # github, matrix, strategy, needs...
-    secrets: dict[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)  # SecretStore or dict: see above
     env: list[Template] = field(default_factory=list)  # layers, lowest precedence first
     defaults_run: DefaultsRun = field(default_factory=DefaultsRun)
     outputs: dict[str, Template] = field(default_factory=dict)  # `jobs.<id>.outputs`

@@ -21,13 +21,14 @@ from github_runner.engine.output import JobLog
 from github_runner.engine.plan import JobOutcome, RunnerInfo
 from github_runner.engine.planner import job_plan
 from github_runner.engine.workflow import Job, Workflow
+from github_runner.secrets.store import SecretStore, hold
 
 
 @dataclass
 class RunOptions:
     event_name: str
     github: dict[str, Any]  # the run's github context (event, sha, ref, repository...)
-    secrets: dict[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)  # a SecretStore, or a dict to hold
     vars: dict[str, str] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)  # --env-file: lowest-precedence env layer
@@ -92,6 +93,12 @@ class WorkflowRun:
         self.outputs: dict[str, dict[str, str]] = {}
         self.display: dict[str, str] = {}  # job id (with suffix) -> result, for the summary
         self.outcomes: dict[str, JobOutcome] = {}
+        # Secrets live in a store registered with the masker; each job gets its own copy (closed,
+        # so zeroised, when the job ends). A store passed in belongs to the caller, who closes it.
+        # A called workflow's store is made for it by `_call` (nested runs own theirs).
+        self._owns_secrets = self.nested or not isinstance(options.secrets, SecretStore)
+        self.secrets: SecretStore = hold(options.secrets, masker)
+        options.secrets = self.secrets
 
     def selected(self) -> list[str]:
         needs = {key: list(job.needs) for key, job in self.workflow.jobs.items()}
@@ -102,10 +109,14 @@ class WorkflowRun:
         return order
 
     async def run(self) -> RunResult:
+        try:
+            return await self._run()
+        finally:
+            if self._owns_secrets:
+                self.secrets.close()
+
+    async def _run(self) -> RunResult:
         order = self.selected()
-        for value in self.options.secrets.values():
-            if value:
-                self.masker.add(value, source="secret")
         if not self.nested:
             await self.reporter.emit(
                 RunStarted(str(self.workflow.name or self.workflow.path), self.options.event_name, tuple(order))
@@ -147,7 +158,7 @@ class WorkflowRun:
             "needs": needs,
             "vars": self.options.vars,
             "inputs": self.options.inputs,
-            "secrets": self.options.secrets,
+            "secrets": self.secrets,
             "env": dict(self.options.env),
         }
 
@@ -277,7 +288,6 @@ class WorkflowRun:
                 if self.options.env:
                     plan.env.insert(0, dict(self.options.env))
                 plan.contexts = {k: v for k, v in job_contexts.items() if k not in ("secrets", "env")}
-                plan.secrets = dict(self.options.secrets)
                 plan.debug = self.options.debug
                 cancel = asyncio.Event()
                 if stop.is_set() or self.cancel.is_set():
@@ -288,6 +298,7 @@ class WorkflowRun:
                 watcher = asyncio.ensure_future(_forward(cancel, stop, self.cancel))
                 try:
                     async with self.slots:
+                        plan.secrets = self.secrets.copy()  # run_job closes it when the job ends
                         outcome = await run_job(
                             plan,
                             executor=self.executor,
@@ -330,23 +341,23 @@ class WorkflowRun:
         if self.depth >= 4:
             await log.annotate("error", f"job {job.id!r}: reusable workflows nested too deep")
             return JobOutcome(job_id, "failure")
+        secrets: Mapping[str, str] = {}
         try:
             given = templates.evaluate(job.with_ or {}, ctx, "with")
             if job.secrets == "inherit":
-                secrets = dict(self.options.secrets)
+                secrets = self.secrets.copy()
             else:
                 raw = templates.evaluate(job.secrets or {}, ctx, "secrets")
                 secrets = {str(k): to_string(v) for k, v in (raw or {}).items()}
-                if "GITHUB_TOKEN" in self.options.secrets:
-                    secrets.setdefault("GITHUB_TOKEN", self.options.secrets["GITHUB_TOKEN"])
+                if "GITHUB_TOKEN" in self.secrets:
+                    secrets.setdefault("GITHUB_TOKEN", self.secrets["GITHUB_TOKEN"])
             declared = callee.inputs("workflow_call")
             inputs, _ = workflow_inputs(declared, {}, {"inputs": given if isinstance(given, dict) else {}})
         except (templates.TemplateError, InputError) as exc:
             await log.annotate("error", f"{job.pos}: job {job.id!r} {exc}" if job.pos else str(exc))
+            if isinstance(secrets, SecretStore):
+                secrets.close()
             return JobOutcome(job_id, "failure")
-        for value in secrets.values():
-            if value:
-                self.masker.add(value, source="secret")
         options = RunOptions(
             event_name=self.options.event_name,
             github=self.options.github,
@@ -372,7 +383,8 @@ class WorkflowRun:
             for key in callee.jobs
         }
         out_ctx = EvalContext(
-            contexts={**contexts, "jobs": jobs_ctx, "inputs": inputs, "secrets": secrets},
+            # GitHub offers github, inputs, vars and jobs here, not secrets (closed by now)
+            contexts={**{k: v for k, v in contexts.items() if k != "secrets"}, "jobs": jobs_ctx, "inputs": inputs},
             job_status=result.result,
             workspace=self.runner.workspace,
         )

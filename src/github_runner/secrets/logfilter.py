@@ -128,3 +128,14 @@ def structlog_processor(masker: Masker) -> Callable[[Any, str, EventDict], Event
         return event
 
     return process
+
+
+def masked_traceback(exc: BaseException, masker: Masker) -> str:
+    """The full traceback text of `exc` (chained causes included), masked.
+
+    For a command's `--debug` output: an exception message or a quoted source line can hold
+    a secret, and a traceback printed by Python itself would bypass every masker.
+    """
+    import traceback
+
+    return masker.mask("".join(traceback.format_exception(exc)))

@@ -17,8 +17,10 @@ import ctypes
 import threading
 import weakref
 from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
-from github_runner.secrets.masker import Masker
+if TYPE_CHECKING:  # the masker module (and its matcher) is not needed to hold secrets
+    from github_runner.secrets.masker import Masker
 
 
 def zeroise(buf: bytearray) -> None:
@@ -27,31 +29,41 @@ def zeroise(buf: bytearray) -> None:
         ctypes.memset((ctypes.c_char * len(buf)).from_buffer(buf), 0, len(buf))
 
 
-def _zeroise_all(data: dict[str, bytearray]) -> None:
+def _zeroise_all(data: dict[str, bytearray], protected: list[tuple[bytearray, str]]) -> None:
     for buf in data.values():
         zeroise(buf)
     data.clear()
+    for buf, _ in protected:
+        zeroise(buf)
+    protected.clear()
 
 
 class SecretStoreClosed(RuntimeError):
     """The store was closed (and zeroised); the job that used it has ended."""
 
 
-class SecretStore:
+class SecretStore(Mapping[str, str]):
     """Named secrets, copy-on-read, zeroised on removal and on close.
 
     With a `masker`, every value set is also registered for masking, with the name as source
     (so a refused value's warning says which secret it was). Names are matched
     case-insensitively, as in GitHub's `secrets` context; the first spelling is kept.
+
+    It is a read-only `Mapping`, so the engine can hand the store itself to expression
+    evaluation as the `secrets` context: a value is copied out only when an expression reads
+    it, and nothing keeps a plain dict of every secret for the length of a job.
     """
 
     def __init__(self, masker: Masker | None = None) -> None:
         self._lock = threading.RLock()
         self._data: dict[str, bytearray] = {}
         self._names: dict[str, str] = {}  # casefolded -> stored name
+        self._sources: dict[str, str] = {}  # stored name -> where the value came from
+        # Masked but not secrets of the job (a Vault token): never in the mapping, never copied.
+        self._protected: list[tuple[bytearray, str]] = []
         self._masker = masker
         self._closed = False
-        self._finalizer = weakref.finalize(self, _zeroise_all, self._data)
+        self._finalizer = weakref.finalize(self, _zeroise_all, self._data, self._protected)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"{len(self._data)} secrets"
@@ -74,10 +86,14 @@ class SecretStore:
 
     # writing -----------------------------------------------------------------------------
 
-    def set(self, name: str, value: str | bytes | bytearray, *, source: str = "") -> bool:
+    def set(
+        self, name: str, value: str | bytes | bytearray, *, source: str = "", register: bool = True
+    ) -> bool:
         """Store (or replace, zeroising the old value); returns whether the masker took it.
 
         The value is copied in; a caller holding a `bytearray` may wipe its own copy at once.
+        `register=False` keeps it away from the masker (an empty value GitHub passes for an
+        unset secret: there is nothing to mask and no one to warn).
         """
         if not name:
             raise ValueError("a secret needs a name")
@@ -88,12 +104,14 @@ class SecretStore:
             stored = self._names.setdefault(key, name)
             old = self._data.get(stored)
             self._data[stored] = buf
+            self._sources[stored] = source or f"secret {name}"
+            masker = self._masker
             if old is not None:
                 zeroise(old)
-        if self._masker is None:
+        if masker is None or not register:
             return True
         text = buf.decode("utf-8", "replace")
-        return self._masker.add(text, source=source or f"secret {name}")
+        return masker.add(text, source=source or f"secret {name}")
 
     def update(self, values: Mapping[str, str], *, source: str = "") -> None:
         for name, value in values.items():
@@ -104,13 +122,63 @@ class SecretStore:
             stored = self._names.pop(name.casefold(), None)
             if stored is not None:
                 zeroise(self._data.pop(stored))
+                self._sources.pop(stored, None)
 
     def close(self) -> None:
         """Zeroise everything; the store refuses further use. Safe to call twice."""
         with self._lock:
             self._closed = True
-            _zeroise_all(self._data)
+            _zeroise_all(self._data, self._protected)
             self._names.clear()
+            self._sources.clear()
+
+    # masking and hand-over ----------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def masker(self) -> Masker | None:
+        """The masker every value is registered with (the job's, once the engine holds it)."""
+        return self._masker
+
+    def protect(self, value: str, *, source: str) -> bool:
+        """Mask `value` in everything the job prints without making it one of its secrets
+        (the credentials a provider logged in with). Registered now or when a masker attaches."""
+        with self._lock:
+            self._check_open()
+            self._protected.append((bytearray(value.encode()), source))
+            masker = self._masker
+        return True if masker is None else masker.add(value, source=source)
+
+    def attach(self, masker: Masker) -> None:
+        """Register every value held (with the source it was set from) and later ones too.
+
+        For a store filled before the masker exists (`exec` parses its flags first): each
+        secret is registered exactly once, naming where it came from.
+        """
+        with self._lock:
+            self._check_open()
+            if masker is self._masker:
+                return
+            self._masker = masker
+            pending = [(self._sources[n], b.decode("utf-8", "replace")) for n, b in self._data.items()]
+            pending += [(source, b.decode("utf-8", "replace")) for b, source in self._protected]
+        for source, text in pending:
+            masker.add(text, source=source)
+
+    def copy(self) -> SecretStore:
+        """An independent store of the same values and masker (one per job: each job's copy is
+        zeroised when that job ends, the original when its owner closes it). Values are
+        already registered with the masker, so nothing is registered again."""
+        twin = SecretStore(self._masker)
+        with self._lock:
+            self._check_open()
+            twin._data.update((n, bytearray(b)) for n, b in self._data.items())
+            twin._names.update(self._names)
+            twin._sources.update(self._sources)
+        return twin
 
     # reading -----------------------------------------------------------------------------
 
@@ -119,6 +187,15 @@ class SecretStore:
             self._check_open()
             stored = self._names.get(name.casefold())
             return default if stored is None else self._data[stored].decode("utf-8", "replace")
+
+    def __getitem__(self, name: str) -> str:
+        """A copy of one value (case-insensitive name); KeyError names the secret, not a value."""
+        with self._lock:
+            self._check_open()
+            stored = self._names.get(name.casefold()) if isinstance(name, str) else None
+            if stored is None:
+                raise KeyError(name)
+            return self._data[stored].decode("utf-8", "replace")
 
     def reveal_bytes(self, name: str) -> bytearray:
         """A private mutable copy; wipe it with `zeroise()` when done."""
@@ -151,3 +228,25 @@ class SecretStore:
     def _check_open(self) -> None:
         if self._closed:
             raise SecretStoreClosed("the secret store is closed")
+
+
+def hold(values: Mapping[str, str], masker: Masker) -> SecretStore:
+    """The job's secrets as a store registered with the job's masker, whatever the caller had.
+
+    The engine accepts both shapes a `JobPlan.secrets` arrives in: a `SecretStore` (exec) is
+    used as it is, attached to `masker` if it was registered with another one; a plain mapping
+    (the worker's job message today) is moved into a new store and, when it is a `dict`, emptied,
+    so the plan no longer carries plain copies. Each value is registered once, naming its secret.
+    """
+    if isinstance(values, SecretStore):
+        values.attach(masker)
+        return values
+    store = SecretStore(masker)
+    for name, value in values.items():
+        if value:
+            store.set(name, value, source=f"secret {name}")
+        else:  # an unset secret reads as "" on GitHub: nothing to mask, nothing to warn about
+            store.set(name, value, register=False)
+    if isinstance(values, dict):
+        values.clear()
+    return store

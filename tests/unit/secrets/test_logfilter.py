@@ -98,3 +98,19 @@ def test_structlog_json_events_are_masked(masker: Masker) -> None:
     assert lines[0]["job"]["env"]["TOKEN"] == "***"
     assert lines[0]["job"]["ids"] == [1, 2]
     assert "RuntimeError: ***" in lines[0]["exception"]
+
+
+def test_masked_traceback_covers_message_chain_and_source() -> None:
+    from github_runner.secrets.logfilter import masked_traceback
+
+    masker = Masker()
+    masker.add("tb-secret-value-31x")
+    try:
+        try:
+            raise KeyError("tb-secret-value-31x")
+        except KeyError as inner:
+            raise RuntimeError("while reading tb-secret-value-31x") from inner
+    except RuntimeError as exc:
+        text = masked_traceback(exc, masker)
+    assert "Traceback (most recent call last)" in text and "KeyError: '***'" in text
+    assert "RuntimeError: while reading ***" in text and "tb-secret-value-31x" not in text

@@ -108,3 +108,49 @@ def test_threads_and_tasks_share_one_store() -> None:
         t.join()
     assert not errors
     assert len(store) == 4 * 5 + 8
+
+
+def test_store_is_a_read_only_mapping_copied_on_read() -> None:
+    store = SecretStore()
+    store.set("Token", VALUE)
+    assert store["TOKEN"] == VALUE and dict(store) == {"Token": VALUE} and list(store) == ["Token"]
+    with pytest.raises(KeyError):
+        store["missing"]
+    assert not hasattr(store, "__setitem__")
+
+
+def test_attach_registers_once_with_each_source_including_protected(caplog: pytest.LogCaptureFixture) -> None:
+    store = SecretStore()
+    store.set("TOKEN", VALUE, source="secret TOKEN (-s)")
+    store.set("SHORT", "q7z", source="secret SHORT (--secret-file)")
+    store.protect("vault-login-token-1234", source="vault token")
+    assert "vault-login-token-1234" not in dict(store).values() and len(store) == 2
+    masker = Masker()
+    store.attach(masker)
+    store.attach(masker)  # idempotent: no second round of warnings
+    assert masker.mask(f"{VALUE} vault-login-token-1234") == "*** ***"
+    assert caplog.text.count("secret SHORT (--secret-file)") == 1 and "q7z" not in caplog.text
+    store.set("LATER", "later-value-5678")  # after attaching: registered at once
+    assert masker.mask("later-value-5678") == "***"
+
+
+def test_copy_is_independent_and_zeroised_on_its_own() -> None:
+    masker = Masker()
+    store = SecretStore(masker)
+    store.set("A", VALUE)
+    twin = store.copy()
+    assert twin.masker is masker and twin["a"] == VALUE
+    buf = twin._data["A"]
+    twin.close()
+    assert buf == bytearray(len(VALUE)) and store["A"] == VALUE and not store.closed
+
+
+def test_hold_moves_a_dict_into_a_store_without_warning_for_unset() -> None:
+    from github_runner.secrets import hold
+
+    masker = Masker()
+    given = {"TOKEN": VALUE, "UNSET": ""}
+    store = hold(given, masker)
+    assert given == {} and store["UNSET"] == "" and store.masker is masker
+    assert masker.mask(VALUE) == "***"
+    assert hold(store, masker) is store

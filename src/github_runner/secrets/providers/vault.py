@@ -16,12 +16,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import hvac
 import hvac.exceptions
 import requests
 
-from github_runner.secrets.masker import Masker
 from github_runner.secrets.providers import ProviderError
 from github_runner.secrets.store import SecretStore
 
@@ -36,6 +36,13 @@ _STATUS = {
     hvac.exceptions.BadGateway: 502,
     hvac.exceptions.VaultDown: 503,
 }
+
+
+class Registrar(Protocol):
+    """Where credentials and values are registered for masking: a `Masker`, or anything with
+    its `add` (exec registers them with its SecretStore before the masker exists)."""
+
+    def add(self, value: str, *, source: str = "") -> bool: ...
 
 
 class VaultError(ProviderError):
@@ -86,7 +93,7 @@ class VaultProvider:
         namespace: str | None = None,
         verify: bool | str = True,
         timeout: float = 10.0,
-        masker: Masker | None = None,
+        masker: Registrar | None = None,
     ) -> None:
         if not token and not (role_id and secret_id):
             raise VaultError(f"vault {url}: give a token, or an AppRole role_id and secret_id")
