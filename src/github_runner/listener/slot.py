@@ -87,11 +87,15 @@ class Slot:
     async def run(self) -> None:
         try:
             while not self._done() and self.fatal is None:
-                if not self.has_session and not await self._open_session():
-                    continue
-                msg = await self._poll()
-                if msg is not None:
-                    await self._handle(msg)
+                try:
+                    if not self.has_session and not await self._open_session():
+                        continue
+                    msg = await self._poll()
+                    if msg is not None:
+                        await self._handle(msg)
+                except Exception:  # noqa: BLE001 - a surprise from the server must not end the slot
+                    log.exception("%s: unexpected error; carrying on", self.name)
+                    await self._sleep(self.timings.retry_interval)
         finally:
             if self.supervise_task is not None:
                 await asyncio.shield(self.supervise_task)

@@ -299,3 +299,13 @@ def test_broker_migration_is_followed(tmp_path: Path, work_dir: Path) -> None:
         assert fake.recorded("acquirejob") and fake.recorded("message-delete")
     finally:
         fake.stop()
+
+
+def test_unexpected_answers_do_not_end_the_listener(runner: Runner, mode: str) -> None:
+    """A session answer that is JSON of the wrong shape: logged, retried, the job still runs."""
+    route = "broker-session" if mode == "v2" else "session-create"
+    runner.fake.inject(route, 201 if mode == "v2" else 200, body=["not", "an", "object"])
+    job, out, code = run_job(runner)
+    assert code == 0, out
+    assert "unexpected error; carrying on" in out
+    assert_complete(job, out)
