@@ -7,7 +7,7 @@
 
     uv run python bench/step_overhead.py [--steps 50] [--repeat 3]
 
-Each figure is the best of `--repeat` runs (least disturbed by other load on the machine).
+Each figure is the best of `--repeat` interleaved rounds (least disturbed by other load).
 """
 
 from __future__ import annotations
@@ -97,11 +97,18 @@ def main() -> int:
         _write_workflow(many, args.steps)
         _write_workflow(one, 1)
         _timed(_exec_argv(one), env=env)  # warm-up: bytecode, page cache
-        floor = min(raw_bash(args.steps, tmp) for _ in range(args.repeat))
-        isolated = min(executor_spawn(args.steps, tmp) for _ in range(args.repeat))
-        full = min(_timed(_exec_argv(many), env=env) for _ in range(args.repeat))
-        single = min(_timed(_exec_argv(one), env=env) for _ in range(args.repeat))
-        python = min(_timed(["python3", "-c", "pass"], env=env) for _ in range(args.repeat))
+        # Rounds interleave the measurements, so that a burst of other load on the machine
+        # hits all of them alike instead of skewing one (the per-step figure is a difference).
+        rounds: list[tuple[float, ...]] = []
+        for _ in range(args.repeat):
+            rounds.append((
+                raw_bash(args.steps, tmp),
+                executor_spawn(args.steps, tmp),
+                _timed(_exec_argv(many), env=env),
+                _timed(_exec_argv(one), env=env),
+                _timed(["python3", "-c", "pass"], env=env),
+            ))
+        floor, isolated, full, single, python = (min(column) for column in zip(*rounds))
     # Fixed start-up cost (imports, job set-up) is measured by the 1-step run; the per-step
     # overhead is what the other steps add beyond the raw spawn floor.
     per_step = ((full - single) - floor * (args.steps - 1) / args.steps) / (args.steps - 1) * 1000
