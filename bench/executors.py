@@ -66,7 +66,7 @@ async def bare_bwrap(job: SandboxJob, s: JobSpec) -> None:
     argv = job.bwrap_argv([], [], 1, own_net=False)
     argv = argv[: argv.index("--")]
     argv = [a for a in argv if a not in ("--info-fd", "1")] + ["--", "true"]
-    procs = " ".join(str(cg.dir(c) / "cgroup.procs") for c in cgroups.CONTROLLERS)
+    procs = " ".join(str(p) for p in cg.procs_files())  # the same hierarchies a job joins
     script = f'for f in {procs}; do echo $$ > $f; done; ip link set lo up && exec "$@"'
     await sh(["unshare", "--net", "--", "sh", "-c", script, "sh", *job.user.setpriv_prefix(), *argv])
     await cg.remove()

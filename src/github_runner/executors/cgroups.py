@@ -2,8 +2,9 @@
 
 A process group is not enough to find a job's processes: `setsid`, double forks and `nohup`
 escape it. Every job process is put into `ghr/<job>/<step>` in each controller below *before it
-execs*, and children cannot leave a cgroup without root, so at job end the freezer gives a
-race-free kill (freeze, SIGKILL everything, thaw) and the directories can be removed.
+execs*, and children cannot leave a cgroup without root, so at job end a race-free kill is
+possible (forbid forks with `pids.max = 0`, SIGKILL everything listed, repeat until empty) and
+the directories can be removed.
 
 The tree sits under the runner's own cgroup in each hierarchy (so an outer limit on the runner
 still bounds its jobs). Only root can build it: on cgroup v1 nothing is delegated cleanly.
@@ -22,7 +23,11 @@ from github_runner.executors.base import ExecutorError, Limits
 
 ROOT = Path(os.environ.get("GHR_CGROUP_ROOT", "/sys/fs/cgroup"))
 CONTROLLERS: tuple[str, ...] = ("memory", "pids", "cpu", "freezer")
-ALWAYS: tuple[str, ...] = ("pids", "freezer")  # process tracking and the race-free kill
+# process tracking and the race-free kill (pids.max = 0). The freezer is no longer used (freezing
+# waits for every task to reach the fridge, and each extra hierarchy costs a move per process);
+# it stays in CONTROLLERS so old trees are still found and swept.
+ALWAYS: tuple[str, ...] = ("pids",)
+REQUIRED: tuple[str, ...] = ("memory", "pids", "cpu")
 PREFIX = "ghr"
 CPU_PERIOD_US = 100_000
 
@@ -47,7 +52,7 @@ def available() -> str | None:
     """None when job cgroups can be made here, else why not (for errors and `doctor`)."""
     if os.geteuid() != 0:
         return "job cgroups need root (cgroup v1 has no clean delegation)"
-    for c in CONTROLLERS:
+    for c in REQUIRED:
         d = ROOT / c
         if not (d / "cgroup.procs").exists():
             return f"cgroup v1 controller {c!r} is not mounted at {d}"
@@ -95,9 +100,13 @@ class Cgroup:
         except OSError as e:
             raise ExecutorError(f"cannot apply limits {limits} to cgroup {self.rel}: {e}") from e
 
+    def procs_files(self) -> list[Path]:
+        """Each controller's cgroup.procs: writing a pid there moves that process in."""
+        return [self.dir(c) / "cgroup.procs" for c in self.controllers]
+
     def open_procs(self) -> list[int]:
         """Write-only fds of each controller's cgroup.procs, for the child to join before exec."""
-        return [os.open(self.dir(c) / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC) for c in self.controllers]
+        return [os.open(p, os.O_WRONLY | os.O_CLOEXEC) for p in self.procs_files()]
 
     def _dirs(self, controller: str) -> Iterator[Path]:
         """This node and all nodes below it, deepest first."""
@@ -128,39 +137,35 @@ class Cgroup:
                     return True
         return False
 
-    def _freeze(self, state: str) -> None:
+    def _block_forks(self) -> None:
+        """No task below this node can fork or clone any more (pids.max is hierarchical and only
+        checked at fork), so the kill loop cannot be outrun: forks already past the check finish,
+        and their children are caught on the next round."""
         try:
-            (self.dir("freezer") / "freezer.state").write_text(state)
+            (self.dir("pids") / "pids.max").write_text("0")
         except OSError:
             pass
 
     async def kill_all(self, timeout: float = 10.0) -> None:
         """SIGKILL every process in this subtree; returns when it is empty."""
+        pids = self.pids()
+        if not pids:
+            return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        delay = 0.0005
-        while True:
-            pids = self.pids()
-            if not pids:
-                return
-            self._freeze("FROZEN")
-            for _ in range(50):  # a task in the middle of fork is caught on the next round
-                try:
-                    if (self.dir("freezer") / "freezer.state").read_text().strip() != "FREEZING":
-                        break
-                except OSError:
-                    break
-                await asyncio.sleep(0.001)
-            for pid in self.pids():
+        delay = 0.0002
+        self._block_forks()
+        while pids:
+            for pid in pids:
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-            self._freeze("THAWED")  # killed tasks die only once thawed
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.05)
-            if loop.time() > deadline:
-                raise ExecutorError(f"cgroup {self.rel}: processes survive SIGKILL: {sorted(self.pids())}")
+            pids = self.pids()
+            if pids and loop.time() > deadline:
+                raise ExecutorError(f"cgroup {self.rel}: processes survive SIGKILL: {sorted(pids)}")
 
     async def remove(self, timeout: float = 10.0) -> None:
         """Kill what is left and remove the directories. Missing ones are fine."""

@@ -61,9 +61,9 @@ def _job_user(user: str | None) -> Check:
 def _cgroup_check() -> Check:
     why = cgroups.available()
     if why:
-        return Check("cgroups", False, why, "run the runner as root on a host with cgroup v1 memory/pids/cpu/freezer")
+        return Check("cgroups", False, why, "run the runner as root on a host with cgroup v1 memory/pids/cpu")
     orphans = [p.name for p in cgroups.leftovers() if not cgroups.owner_alive(p.name)]
-    detail = "cgroup v1 memory, pids, cpu, freezer: limits and kill-everything at job end"
+    detail = "cgroup v1 memory, pids, cpu: limits and kill-everything at job end"
     if orphans:
         detail += f"; {len(orphans)} orphaned job cgroup(s): run `github-runner doctor --cleanup`"
     return Check("cgroups", True, detail)

@@ -36,7 +36,6 @@ from github_runner.executors.cgroups import Cgroup
 from github_runner.executors.envfilter import EnvFilter
 from github_runner.executors.limits import is_set, merge, parse_limits
 from github_runner.executors.localproc import LocalProcess
-from github_runner.executors.netns import loopback_up
 from github_runner.executors.runchecks import check_step
 from github_runner.executors.shell import chown_tree, give_job_dirs
 from github_runner.executors.users import DEFAULT_JOB_USER, JobUser, resolve_user
@@ -53,6 +52,7 @@ TMPFS_DIRS = ("/tmp", "/run", "/var", "/home")
 DEFAULT_HIDDEN = ("/etc/github-runner", "/etc/docker", "/etc/sudoers.d", "/opt/github-runner")
 STARTUP_TIMEOUT = 10.0
 READY = "ghr-sandbox-ready"
+SETPRIV = shutil.which("setpriv") or "/usr/bin/setpriv"
 
 
 def missing_tools(names: Iterable[str]) -> list[str]:
@@ -146,7 +146,7 @@ class SandboxJob:
             sources = [Path(p) for p in [*map(str, rw), *ro]]
             targets = staging.make_stage(self.stage_name, len(sources))
             staged = {str(src): str(dst) for src, dst in zip(sources, targets)}
-            setup = staging.in_child(sources, targets, new_net=True)
+            setup = staging.in_child(sources, targets, new_net=True)  # also brings lo up
             argv = [*self.user.setpriv_prefix(), *self.bwrap_argv(hidden, ro_binds, w, False, staged)]
         else:
             setup = None
@@ -158,25 +158,31 @@ class SandboxJob:
             )
         finally:
             os.close(w)
-        try:
-            info = await asyncio.wait_for(asyncio.to_thread(_read_all, r), STARTUP_TIMEOUT)
+        try:  # bwrap writes --info-fd (and closes it) before its child sets up: by READY it is all there
+            first = await asyncio.wait_for(self._first_line(), STARTUP_TIMEOUT)
+            info = _read_ready(r) if first.strip() == READY.encode() else b""
+        except TimeoutError:
+            raise ExecutorError(f"sandbox executor: the job's bubblewrap was not ready within "
+                                f"{STARTUP_TIMEOUT:g} s") from None
         finally:
             os.close(r)
+        if not info:
+            rc = await asyncio.wait_for(self.init.wait(), STARTUP_TIMEOUT)
+            out = first.decode(errors="replace").strip()
+            raise ExecutorError(f"sandbox executor: bubblewrap failed to start the job (rc {rc}): {out}")
+        self.init_pid = int(json.loads(info)["child-pid"])
+        if self.spec.network is not None:
+            await self.spec.network.attach(self.netns_path)
+            self._attached = True
+
+    async def _first_line(self) -> bytes:
+        assert self.init is not None
         first = b""
         async for chunk in self.init.output():
             first += chunk
             if b"\n" in first:
                 break
-        if not info or first.strip() != READY.encode():
-            rc = await asyncio.wait_for(self.init.wait(), STARTUP_TIMEOUT)
-            out = first.decode(errors="replace").strip()
-            raise ExecutorError(f"sandbox executor: bubblewrap failed to start the job (rc {rc}): {out}")
-        self.init_pid = int(json.loads(info)["child-pid"])
-        if root:
-            await asyncio.to_thread(loopback_up, self.netns_path)
-        if self.spec.network is not None:
-            await self.spec.network.attach(self.netns_path)
-            self._attached = True
+        return first
 
     def visible(self, path: str) -> bool:
         """Whether a host path exists at the same place inside the sandbox."""
@@ -199,11 +205,14 @@ class SandboxJob:
         return list(argv)
 
     def step_argv(self, argv: Sequence[str], cwd: str) -> list[str]:
+        """Root's supplementary groups are dropped and no_new_privs set by setpriv (inherited
+        through nsenter): nsenter's own setgroups() is refused in bwrap's user namespace."""
         u = self.user
         return [
+            SETPRIV, "--clear-groups", "--no-new-privs", "--",
             "nsenter", "-t", str(self.init_pid), "-U", "-p", "-m", "-i", "-u", "-C", "-n",
             "-S", str(u.uid), "-G", str(u.gid), "-r", "-w", "--",
-            "/usr/bin/env", "-C", cwd, "--", *argv,  # no_new_privs: set before nsenter (inherited)
+            "/usr/bin/env", "-C", cwd, "--", *argv,  # not nsenter --wd=: it opens the *host's* path
         ]
 
     async def run(
@@ -224,7 +233,6 @@ class SandboxJob:
         job_env = self.job_env(env)
         proc = await LocalProcess.start(
             self.step_argv(self.resolve(argv, job_env), cwd), env=job_env, cwd="/", stdin=stdin, cgroup=step_cg,
-            clear_groups=os.geteuid() == 0, no_new_privs=True,
         )
         self.procs.append(proc)
         return proc
@@ -234,6 +242,8 @@ class SandboxJob:
             return
         self._closed = True
         try:
+            if self.cgroup is not None:  # everything at once: bwrap, the pid namespace, nsenter'd steps
+                await self.cgroup.kill_all()
             if self.init is not None:  # pid 1 of the job's pid namespace: the kernel kills the rest
                 await self.init.signal(signal.SIGKILL)
                 await self.init.wait()
@@ -243,7 +253,7 @@ class SandboxJob:
                 if self._attached and self.spec.network is not None:
                     await self.spec.network.detach()
             finally:
-                if self.cgroup is not None:  # also kills what sat outside the pid ns (nsenter)
+                if self.cgroup is not None:
                     await self.cgroup.remove()
                 staging.remove_stage(self.stage_name)
                 for p in self.procs:
@@ -256,11 +266,21 @@ class SandboxJob:
         await self.close()
 
 
-def _read_all(fd: int) -> bytes:
+def _read_ready(fd: int) -> bytes:
+    """What is already in the pipe, without blocking (b"" if it is not complete JSON)."""
+    os.set_blocking(fd, False)
     chunks = []
-    while chunk := os.read(fd, 4096):
-        chunks.append(chunk)
-    return b"".join(chunks)
+    try:
+        while chunk := os.read(fd, 4096):
+            chunks.append(chunk)
+    except BlockingIOError:
+        pass
+    data = b"".join(chunks)
+    try:
+        json.loads(data)
+    except ValueError:
+        return b""
+    return data
 
 
 class SandboxExecutor:

@@ -17,6 +17,8 @@ import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from github_runner.executors import netns
+
 STAGE_ROOT = Path(os.environ.get("GHR_STAGE_ROOT", "/run/ghr-stage"))
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
@@ -47,7 +49,9 @@ def remove_stage(name: str) -> None:
 
 
 def in_child(sources: Sequence[Path], targets: Sequence[Path], new_net: bool) -> Callable[[], None]:
-    """The child-side setup: new mount (+ net) namespace, private propagation, the binds."""
+    """The child-side setup: new mount (+ net, with `lo` up) namespace, private propagation, the
+    binds. `lo` is brought up here rather than from a thread joining the netns later: one
+    ioctl in a process that is already there."""
     unshare, mount = _libc.unshare, _libc.mount
     flags = CLONE_NEWNS | (CLONE_NEWNET if new_net else 0)
     pairs = [(bytes(s), bytes(t)) for s, t in zip(sources, targets)]
@@ -55,6 +59,9 @@ def in_child(sources: Sequence[Path], targets: Sequence[Path], new_net: bool) ->
     def setup() -> None:
         if unshare(flags) != 0:
             os.write(2, b"ghr: unshare(mount, net) failed\n")
+            os._exit(125)
+        if new_net and not netns.lo_up_here():
+            os.write(2, b"ghr: cannot bring lo up in the job's netns\n")
             os._exit(125)
         if mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
             os.write(2, b"ghr: making / private failed\n")
