@@ -8,7 +8,9 @@ in a shell trace and an env dump, XML-escaped and shell-quoted, in a step's name
 secret whole and line by line, and a value masked at run time with `::add-mask::`.
 
 The run's stdout, stderr and every string in its JSON events are searched for the raw
-values and each encoded form (computed here, independently of the masker).
+values and each encoded form (computed here, independently of the masker). The workflow runs
+twice: as is, and with `--debug` (step debug lines, the runner's "Run" headers with each step's
+env, tracebacks), with the multi-line secret coming from the environment (`--secret-from-env`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -68,16 +71,24 @@ def strings_in(value: object) -> list[str]:
     return []
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], str]:
+@pytest.fixture(scope="module", params=["plain", "debug"])
+def run(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[subprocess.CompletedProcess[str], str]:
     repo = tmp_path_factory.mktemp("leak") / "repo"
     shutil.copytree(HERE / "leakrepo", repo)
-    secret_file = repo.parent / "secrets.env"
-    secret_file.write_text('MULTI="' + "\\n".join(MULTI_LINES) + '"\n')
     events = repo.parent / "events.jsonl"
     argv = [sys.executable, "-m", "github_runner", "exec", "-C", str(repo),
-            "-s", f"LEAK={LEAK}", "--secret-file", str(secret_file), "--json", str(events)]  # fmt: skip
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=240)
+            "-s", f"LEAK={LEAK}", "--json", str(events)]  # fmt: skip
+    env = dict(os.environ)
+    if request.param == "debug":
+        env["LEAK_TEST_MULTI"] = "\n".join(MULTI_LINES)
+        argv += ["--debug", "--secret-from-env", "MULTI=LEAK_TEST_MULTI"]
+    else:
+        secret_file = repo.parent / "secrets.env"
+        secret_file.write_text('MULTI="' + "\\n".join(MULTI_LINES) + '"\n')
+        argv += ["--secret-file", str(secret_file)]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=240, env=env)
     assert events.exists(), f"no events written; stderr:\n{proc.stderr[-3000:]}"
     strings = [s for line in events.read_text().splitlines() for s in strings_in(json.loads(line))]
     return proc, "\n".join(strings)
