@@ -54,6 +54,25 @@ def raw_bash(steps: int, tmp: Path) -> float:
     return time.perf_counter() - start
 
 
+def _step_env(work: Path) -> dict[str, str]:
+    """The variables the engine gives every step (CI, GITHUB_*, RUNNER_*, the file-command
+    paths, PATH): the executor does work per variable (its credential filter), and that work
+    belongs to its share, not the engine's."""
+    from github_runner.engine.contexts import local_github_context, runner_env
+
+    github = local_github_context(repo=work, event_name="push", event={}, workflow_name="bench",
+                                  workflow_file=".github/workflows/bench.yml")
+    github.update(workspace=str(work / "ws"), job="bench", event_path=str(work / "event.json"))
+    runner = {"name": "bench", "os": "Linux", "arch": "X64", "temp": str(work / "temp"),
+              "tool_cache": str(work / "tool"), "environment": "self-hosted"}
+    env = runner_env(github, runner)
+    for name in ("GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_PATH", "GITHUB_STATE", "GITHUB_STEP_SUMMARY"):
+        env[name] = str(work / "temp" / name.lower())
+    env["GITHUB_ACTION"] = "__run"
+    env["PATH"] = os.environ["PATH"]
+    return env
+
+
 def executor_spawn(steps: int, tmp: Path) -> float:
     """The same spawns through the shell executor alone (no engine): what isolation costs."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
@@ -68,12 +87,12 @@ def executor_spawn(steps: int, tmp: Path) -> float:
         spec = JobSpec(job_id=f"bench-{os.getpid()}", work_dir=work, workspace=work / "ws",
                        temp=work / "temp", tool_cache=work / "tool")
         executor = get_executor("shell", allow_root=True)
+        env = _step_env(work)
         async with await executor.prepare(spec) as sandbox:
             start = time.perf_counter()
             for i in range(steps):
                 path = tmp / f"raw{i}.sh"
-                proc = await sandbox.run(["bash", "-e", str(path)], env={"PATH": os.environ["PATH"]},
-                                         cwd=str(work / "ws"))
+                proc = await sandbox.run(["bash", "-e", str(path)], env=env, cwd=str(work / "ws"))
                 async for _ in proc.output():
                     pass
                 await proc.wait()
