@@ -150,15 +150,16 @@ async def _run_job(prepared: Prepared, runner: dict[str, Any], job: JobEssential
     except MessageFormatError as exc:
         if not await gate():
             return EXIT_LOCK_LOST
-        log.error("job %s: the job message is malformed: %s", job.job_id, exc)
-        return await _fail_early(transport, job, f"the job message is malformed: {exc}", t)
+        why = masker.mask(f"the job message is malformed: {exc}")
+        log.error("job %s: %s", job.job_id, why)
+        return await _fail_early(transport, job, why, t)
     for value in converted.mask_values:
         masker.add(value, source="mask hint")
     plan = converted.plan
     if not await gate():
         return EXIT_LOCK_LOST
     if prepared.executor is None:
-        return await _fail_early(transport, job, f"executor: {prepared.executor_error}", t)
+        return await _fail_early(transport, job, masker.mask(f"executor: {prepared.executor_error}"), t)
     reporter = GitHubReporter(transport, plan)
     await reporter.start(plan.name)
     work_root = Path(runner.get("work_folder") or settings.runner.work_dir)
@@ -202,6 +203,7 @@ def _write_timing(reporter: Any) -> None:
 
 
 async def _fail_early(transport: Any, job: JobEssentials, why: str, t: Any) -> int:
+    """Fail a job that never started; `why` must already be masked (it goes to GitHub)."""
     from github_runner.engine.plan import JobPlan
     from github_runner.worker.reporter import GitHubReporter
 
