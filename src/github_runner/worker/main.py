@@ -143,8 +143,13 @@ async def _run_job(prepared: Prepared, runner: dict[str, Any], job: JobEssential
 
     settings = prepared.settings
     t = settings.listener
+    from github_runner.secrets import logfilter
+
     masker = Masker()
     masker.add(job.job_token, source="job token")
+    # The worker's own diagnostics (httpx errors, tracebacks) are masked with the job's masker,
+    # so values registered later (secrets, ::add-mask::) are covered too.
+    logfilter.install(masker)
     try:
         converted = convert(msg)
     except MessageFormatError as exc:

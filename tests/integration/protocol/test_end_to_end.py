@@ -85,6 +85,8 @@ def test_register_run_remove(runner: Runner, mode: str) -> None:
     # the secret never travelled back to GitHub, in any request
     for r in fake.recorded():
         assert SECRET.encode() not in r.body, r.route
+    # nor into the runner's own logs (listener and worker diagnostics)
+    assert SECRET not in runner.output()
     # renewed before starting, and the listener never sent the job token
     assert job.renewals >= 1
 
