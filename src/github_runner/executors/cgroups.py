@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import os
 import signal
 from collections.abc import Iterator
@@ -44,7 +45,10 @@ def _own_path(controller: str) -> str:
     return "/"
 
 
+@functools.cache
 def base_dir(controller: str) -> Path:
+    """Cached: a job's nodes are made and removed under the same parent even if the runner is
+    moved meanwhile, and /proc/self/cgroup is not re-read for every file a job touches."""
     return ROOT / controller / _own_path(controller).lstrip("/") / PREFIX
 
 
@@ -64,11 +68,14 @@ def available() -> str | None:
 class Cgroup:
     """One node (`ghr/<job>` or `ghr/<job>/<step>`) present in every controller."""
 
-    def __init__(self, rel: str, controllers: tuple[str, ...] = CONTROLLERS) -> None:
-        """`controllers`: the hierarchies processes are moved into. Each move costs an RCU grace
-        period on cgroup v1 (~2-3 ms), so memory/cpu are used only when limited."""
+    def __init__(self, rel: str, controllers: tuple[str, ...] = CONTROLLERS,
+                 joins: tuple[Path, ...] = ()) -> None:
+        """`controllers`: the hierarchies with a node of this name; memory/cpu only when limited
+        (each is one more move per process). `joins`: other nodes' cgroup.procs a process put
+        here also enters (a step: its job's memory/cpu nodes, where the limits are)."""
         self.rel = rel
         self.controllers = controllers
+        self.joins = joins
 
     def dir(self, controller: str) -> Path:
         return base_dir(controller) / self.rel
@@ -81,7 +88,11 @@ class Cgroup:
         return self
 
     def child(self, name: str) -> "Cgroup":
-        return Cgroup(f"{self.rel}/{name}", self.controllers).create()
+        """A step's node: only where processes are tracked (pids); its processes enter the
+        job's own node of the other hierarchies (two mkdir/rmdir less per step)."""
+        joins = tuple(self.dir(c) / "cgroup.procs" for c in self.controllers if c not in ALWAYS)
+        return Cgroup(f"{self.rel}/{name}", tuple(c for c in self.controllers if c in ALWAYS),
+                      self.joins + joins).create()
 
     def _write_limits(self, limits: Limits) -> None:
         try:
@@ -102,7 +113,7 @@ class Cgroup:
 
     def procs_files(self) -> list[Path]:
         """Each controller's cgroup.procs: writing a pid there moves that process in."""
-        return [self.dir(c) / "cgroup.procs" for c in self.controllers]
+        return [*(self.dir(c) / "cgroup.procs" for c in self.controllers), *self.joins]
 
     def open_procs(self) -> list[int]:
         """Write-only fds of each controller's cgroup.procs, for the child to join before exec."""

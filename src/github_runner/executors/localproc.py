@@ -96,6 +96,7 @@ class LocalProcess:
         clear_groups: bool = False,
         no_new_privs: bool = False,
         in_child: Callable[[], None] | None = None,
+        stdin_fd: int | None = None,
     ) -> "LocalProcess":
         """`in_child`: extra raw-syscall setup run in the child just before exec. Without it
         (and without `no_new_privs`/`clear_groups`: do those with setpriv in `argv`), the child
@@ -110,7 +111,8 @@ class LocalProcess:
             transport, protocol = await loop.subprocess_exec(
                 lambda: _Protocol(loop),
                 *argv,
-                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                stdin=stdin_fd if stdin_fd is not None else subprocess.PIPE if stdin is not None
+                else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 env=dict(env),

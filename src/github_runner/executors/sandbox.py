@@ -1,6 +1,7 @@
 """The sandbox executor: each job in fresh namespaces, no daemon needed (recommended on Linux).
 
-One job = one long-lived bubblewrap "init" (`sleep infinity` behind bwrap's pid-1 reaper) that
+One job = one long-lived bubblewrap "init" (a `sh` blocked reading a pipe that only the runner
+holds, behind bwrap's pid-1 reaper: it ends when the runner closes the pipe or dies) that
 owns the job's user, pid, mount, ipc, uts and cgroup namespaces; every step is entered into them
 with `nsenter`, so background processes, `/tmp` and `$HOME` persist across steps as on GitHub,
 and killing the init (or the runner dying: `--die-with-parent`) takes the whole pid namespace down.
@@ -26,7 +27,7 @@ import json
 import os
 import shutil
 import signal
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from github_runner.executors.cgroups import Cgroup
 from github_runner.executors.envfilter import EnvFilter
 from github_runner.executors.limits import is_set, merge, parse_limits
 from github_runner.executors.localproc import LocalProcess
+from github_runner.executors.privdrop import drop_in_child
 from github_runner.executors.runchecks import check_step
 from github_runner.executors.shell import chown_tree, give_job_dirs
 from github_runner.executors.users import DEFAULT_JOB_USER, JobUser, resolve_user
@@ -88,6 +90,7 @@ class SandboxJob:
         self._ro_binds: list[str] = []
         self._attached = False
         self._closed = False
+        self._hold: int | None = None  # write end of the init's stdin: closing it ends the job
 
     def to_job_path(self, host_path: Path) -> str:
         return str(host_path)  # the work dir is bound at its own path
@@ -136,28 +139,39 @@ class SandboxJob:
             argv += ["--bind", staged.get(str(b), str(b)), str(b)]
         # the readiness line: bwrap writes --info-fd before the child has written its id maps and
         # pivoted, so a step entered on the info alone can race ("setgid failed")
-        return [*argv, "--", "sh", "-c", f"echo {READY}; exec sleep infinity"]
+        # then it waits on stdin, a pipe only the runner holds (no exec of `sleep`: one process less)
+        return [*argv, "--", "sh", "-c", f"echo {READY}; read _"]
 
     async def start(self, hidden: Iterable[str], ro_binds: Iterable[str]) -> None:
         rw, ro = self.bind_paths(ro_binds)
         root = os.geteuid() == 0
         r, w = os.pipe()
+        hold_r, self._hold = os.pipe()
         if root:  # own mount+net namespaces made in the child; job dirs staged where bwrap can reach
             sources = [Path(p) for p in [*map(str, rw), *ro]]
             targets = staging.make_stage(self.stage_name, len(sources))
             staged = {str(src): str(dst) for src, dst in zip(sources, targets)}
-            setup = staging.in_child(sources, targets, new_net=True)  # also brings lo up
-            argv = [*self.user.setpriv_prefix(), *self.bwrap_argv(hidden, ro_binds, w, False, staged)]
+            stage = staging.in_child(sources, targets, new_net=True)  # also brings lo up
+            drop = drop_in_child(self.user.uid, self.user.gid) if self.user.switch else None
+
+            def init_setup() -> None:  # in the child: namespaces and binds as root, then the drop
+                stage()
+                if drop is not None:
+                    drop()
+
+            setup: Callable[[], None] | None = init_setup
+            argv = self.bwrap_argv(hidden, ro_binds, w, False, staged)
         else:
             setup = None
             argv = self.bwrap_argv(hidden, ro_binds, w, own_net=True)
         try:
             self.init = await LocalProcess.start(
                 argv, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, cwd="/", cgroup=self.cgroup,
-                pass_fds=(w,), clear_groups=root and self.user.switch, in_child=setup,
+                pass_fds=(w,), in_child=setup, stdin_fd=hold_r,
             )
         finally:
             os.close(w)
+            os.close(hold_r)
         try:  # bwrap writes --info-fd (and closes it) before its child sets up: by READY it is all there
             first = await asyncio.wait_for(self._first_line(), STARTUP_TIMEOUT)
             info = _read_ready(r) if first.strip() == READY.encode() else b""
@@ -244,6 +258,9 @@ class SandboxJob:
         try:
             if self.cgroup is not None:  # everything at once: bwrap, the pid namespace, nsenter'd steps
                 await self.cgroup.kill_all()
+            if self._hold is not None:
+                os.close(self._hold)
+                self._hold = None
             if self.init is not None:  # pid 1 of the job's pid namespace: the kernel kills the rest
                 await self.init.signal(signal.SIGKILL)
                 await self.init.wait()

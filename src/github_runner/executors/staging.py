@@ -45,7 +45,16 @@ def make_stage(name: str, count: int) -> list[Path]:
 
 
 def remove_stage(name: str) -> None:
-    shutil.rmtree(stage_dir(name), ignore_errors=True)
+    """The stage holds only empty directories (the binds exist in the init's namespace only)."""
+    top = stage_dir(name)
+    try:
+        for d in os.scandir(top):
+            os.rmdir(d.path)
+        top.rmdir()
+    except FileNotFoundError:
+        pass
+    except OSError:  # not what we made: leave nothing behind anyway
+        shutil.rmtree(top, ignore_errors=True)
 
 
 def in_child(sources: Sequence[Path], targets: Sequence[Path], new_net: bool) -> Callable[[], None]:

@@ -7,6 +7,7 @@ binary from handing privileges back).
 
 from __future__ import annotations
 
+import functools
 import os
 import pwd
 import shutil
@@ -37,7 +38,7 @@ class JobUser:
 
     def setpriv_prefix(self, no_new_privs: bool = True) -> list[str]:
         """argv prefix that execs the rest as this user with no capabilities left."""
-        setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
+        setpriv = _setpriv()
         if self.switch:
             argv = [
                 setpriv,
@@ -54,6 +55,12 @@ class JobUser:
         if no_new_privs:
             argv.append("--no-new-privs")
         return [*argv, "--"]
+
+
+@functools.cache
+def _setpriv() -> str:
+    """One PATH scan per process rather than one per step."""
+    return shutil.which("setpriv") or "/usr/bin/setpriv"
 
 
 def resolve_user(user: str | int | None, allow_root: bool) -> JobUser:

@@ -293,3 +293,28 @@ def test_job_dirs_below_a_dir_the_job_user_cannot_enter() -> None:
         assert not staging.stage_dir(f"{spec.job_id}@{os.getpid()}").exists()
     finally:
         shutil.rmtree(top)
+
+
+def test_init_dropped_like_setpriv(make_spec: Callable[..., JobSpec]) -> None:
+    """The init is dropped in its forked child (privdrop.py), not by setpriv: its bwrap must hold
+    exactly what `setpriv --reuid --regid --clear-groups --inh-caps=-all --bounding-set=-all
+    --no-new-privs` leaves."""
+    import pwd
+
+    _need()
+    pw = pwd.getpwnam(JOB_USER)
+
+    async def go() -> dict[str, str]:
+        job = await SandboxExecutor().prepare(make_spec())
+        try:
+            assert job.init is not None and job.init.pid is not None
+            text = Path(f"/proc/{job.init.pid}/status").read_text()
+            return dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
+        finally:
+            await job.close()
+
+    st = asyncio.run(go())
+    assert st["Uid"].split() == [str(pw.pw_uid)] * 4 and st["Gid"].split() == [str(pw.pw_gid)] * 4
+    assert st["Groups"].strip() == "" and st["NoNewPrivs"].strip() == "1"
+    for caps in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+        assert int(st[caps], 16) == 0, (caps, st[caps])
