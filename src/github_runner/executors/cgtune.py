@@ -16,10 +16,8 @@ Tuning is best effort: never fatal, logged once per process, reported by `doctor
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
-import platform
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,7 +78,7 @@ def cgroup_mounts(mountinfo: Path = MOUNTINFO) -> list[CgroupMount]:
 
 
 def kernel_supports(release: str | None = None) -> bool:
-    m = re.match(r"(\d+)\.(\d+)", release or platform.release())
+    m = re.match(r"(\d+)\.(\d+)", release or os.uname().release)
     return m is not None and (int(m.group(1)), int(m.group(2))) >= MIN_KERNEL
 
 
@@ -96,7 +94,7 @@ def status(mounts: list[CgroupMount] | None = None) -> TuneResult:
 def _why_off(mounts: list[CgroupMount]) -> str:
     slow = f"{OPTION} is off: each move of a job process into its cgroup can wait an RCU grace period (~5-25 ms)"
     if not kernel_supports():
-        return f"{slow}; kernel {platform.release()} is older than 6.1, which added it"
+        return f"{slow}; kernel {os.uname().release} is older than 6.1, which added it"
     if not any(m.fstype == "cgroup2" for m in mounts):
         return (f"{slow}; no cgroup2 mount to remount (cgroup v1 hierarchies cannot change flags on "
                 f"remount): mount one with `mount -t cgroup2 -o {OPTION} none /sys/fs/cgroup/unified`")
@@ -118,6 +116,8 @@ def remount_args(m: CgroupMount) -> tuple[int, str]:
 
 def remount(m: CgroupMount) -> None:
     """Remount `m` keeping its options, adding favordynmods. Raises OSError."""
+    import ctypes
+
     flags, data = remount_args(m)
     libc = ctypes.CDLL(None, use_errno=True)
     rc = libc.mount(m.fstype.encode(), m.target.encode(), m.fstype.encode(), ctypes.c_ulong(flags),
