@@ -255,7 +255,9 @@ def test_killed_worker_leaves_nothing_after_sweep(make_spec: Callable[..., JobSp
 
         removed = asyncio.run(sweep())
         assert f"cgroup {spec.job_id}@{worker.pid}" in removed
-        assert f"staging dir {spec.job_id}@{worker.pid}" in removed
+        from github_runner.executors import staging  # the stage lived in the init's namespace only
+
+        assert not staging.stage_dir(f"{spec.job_id}@{worker.pid}").exists()
         assert not any(c.name.startswith(spec.job_id) for c in cgroups.leftovers())
     finally:
         worker.kill()
