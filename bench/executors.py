@@ -9,7 +9,7 @@ in the same loop (alternating, medians), as issue 6 asks:
   same hardening options and limits, `network rm`   (target <= 1.2x)
 * gvisor  vs the same CLI work with `--runtime runsc-host`
 
-Usage: uv run python bench/executors.py [--runs N] [--docker-runs N] [--only shell,sandbox,...]
+Usage: uv run python bench/executors.py [--runs N] [--rounds N] [--docker-runs N] [--only shell,...]
 Needs root, bwrap, the ghr-job user; dockerd and the local busybox image for docker/gvisor.
 """
 
@@ -72,22 +72,34 @@ async def bare_bwrap(job: SandboxJob, s: JobSpec) -> None:
     await cg.remove()
 
 
-async def measure(runs: int, cases: dict[str, Callable[[], Awaitable[None]]]) -> dict[str, float]:
-    times: dict[str, list[float]] = {k: [] for k in cases}
+async def measure(runs: int, cases: dict[str, Callable[[], Awaitable[None]]],
+                  rounds: int = 1) -> list[dict[str, float]]:
+    """Per round: the median ms of each case, the cases alternating inside the round. Several
+    rounds show how much the shared host's load moved the figures."""
+    out = []
     for fn in cases.values():  # warm-up
         await fn()
-    for _ in range(runs):
-        for k, fn in cases.items():
-            t = time.perf_counter()
-            await fn()
-            times[k].append(time.perf_counter() - t)
-    return {k: statistics.median(v) * 1000 for k, v in times.items()}
+    for _ in range(rounds):
+        times: dict[str, list[float]] = {k: [] for k in cases}
+        for _ in range(runs):
+            for k, fn in cases.items():
+                t = time.perf_counter()
+                await fn()
+                times[k].append(time.perf_counter() - t)
+        out.append({k: statistics.median(v) * 1000 for k, v in times.items()})
+    return out
 
 
-def row(name: str, ms: float, base: str, base_ms: float, target: float | None = None) -> str:
-    ratio = ms / base_ms
+def row(name: str, rs: list[dict[str, float]], case: str, base: str, base_key: str,
+        target: float | None = None) -> str:
+    """Medians over rounds; the ratio is the median of the per-round ratios (all listed)."""
+    ms = statistics.median(r[case] for r in rs)
+    base_ms = statistics.median(r[base_key] for r in rs)
+    ratios = [r[case] / r[base_key] for r in rs]
+    ratio = statistics.median(ratios)
     verdict = "" if target is None else ("  ok" if ratio <= target else f"  OVER target {target}x")
-    return f"{name:<34} {ms:9.1f} ms   {base:<34} {base_ms:9.1f} ms   {ratio:5.2f}x{verdict}"
+    each = f"  (rounds: {' '.join(f'{x:.2f}' for x in ratios)})" if len(rs) > 1 else ""
+    return f"{name:<34} {ms:9.1f} ms   {base:<34} {base_ms:9.1f} ms   {ratio:5.2f}x{verdict}{each}"
 
 
 def docker_cli_job(image: str, runtime: str | None) -> Callable[[], Awaitable[None]]:
@@ -109,6 +121,7 @@ async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--docker-runs", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of --runs each (shell, sandbox)")
     ap.add_argument("--only", default="shell,sandbox,docker,gvisor")
     a = ap.parse_args()
     only = set(a.only.split(","))
@@ -122,9 +135,9 @@ async def main() -> None:
                 "shell": lambda: one_job(ex, spec(root)),
                 "bash": lambda: sh(["bash", "-c", "true"]),
                 "setpriv": lambda: sh([*resolve_user("ghr-job", False).setpriv_prefix(), "true"]),
-            })
-            lines.append(row("shell job (prepare+true+close)", r["shell"], "bash -c true", r["bash"]))
-            lines.append(row("shell job (prepare+true+close)", r["shell"], "setpriv drop + true", r["setpriv"]))
+            }, a.rounds)
+            lines.append(row("shell job (prepare+true+close)", r, "shell", "bash -c true", "bash"))
+            lines.append(row("shell job (prepare+true+close)", r, "shell", "setpriv drop + true", "setpriv"))
         if "sandbox" in only:
             ex = SandboxExecutor()
             probe = SandboxJob(spec(root), ex.user, ex.envfilter, None)
@@ -139,10 +152,10 @@ async def main() -> None:
                 "sandbox": lambda: one_job(ex, spec(root)),
                 "bare": lambda: bare_bwrap(probe, spec(root)),
                 "step": step,
-            })
+            }, a.rounds)
             await step_job.close()
-            lines.append(row("sandbox job (prepare+true+close)", r["sandbox"], "bare bwrap, same ns+limits", r["bare"], 1.5))
-            lines.append(row("sandbox step in a running job", r["step"], "bare bwrap, same ns+limits", r["bare"]))
+            lines.append(row("sandbox job (prepare+true+close)", r, "sandbox", "bare bwrap, same ns+limits", "bare", 1.5))
+            lines.append(row("sandbox step in a running job", r, "step", "bare bwrap, same ns+limits", "bare"))
         for kind, runtime in (("docker", None), ("gvisor", "runsc-host")):
             if kind not in only or shutil.which("docker") is None:
                 continue
@@ -156,8 +169,8 @@ async def main() -> None:
                 kind: lambda: one_job(ex, spec(root, ContainerSpec(image=image))),
                 "cli": docker_cli_job(image, runtime),
             })
-            lines.append(row(f"{kind} job (prepare+true+close)", r[kind],
-                             f"docker CLI net+run --rm+net rm{' runsc' if runtime else ''}", r["cli"],
+            lines.append(row(f"{kind} job (prepare+true+close)", r, kind,
+                             f"docker CLI net+run --rm+net rm{' runsc' if runtime else ''}", "cli",
                              1.2 if kind == "docker" else None))
     finally:
         shutil.rmtree(root, ignore_errors=True)
