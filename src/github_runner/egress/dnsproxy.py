@@ -14,6 +14,7 @@ created here, in the runner's namespace, so a resolver on the host's loopback wo
 from __future__ import annotations
 
 import asyncio
+import errno
 import secrets
 import socket
 import struct
@@ -155,10 +156,13 @@ class DNSProxy:
         self.admit = admit
         self.history = history or NameHistory()
         self.volume = detect.VolumeTracker()
-        self._servers: list[asyncio.AbstractServer] = []
+        self._listeners: list[socket.socket] = []
         self._transports: list[asyncio.BaseTransport] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self.stopped = False
+        self.probe_name: str | None = None  # the gateway watchdog's question (health.py)
+        self.failure: str | None = None  # why a listening socket stopped working
+        self.on_broken: Callable[[str], None] | None = None
 
     # --- serving -----------------------------------------------------------------------------
 
@@ -167,19 +171,56 @@ class DNSProxy:
         for sock in udp:
             transport, _ = await loop.create_datagram_endpoint(lambda: _ServerProtocol(self), sock=sock)
             self._transports.append(transport)
-        for sock in tcp:
-            self._servers.append(await asyncio.start_server(self._tcp_client, sock=sock))
+        for sock in tcp:  # own accept loop: asyncio's spins forever on a destroyed listener
+            loop.add_reader(sock.fileno(), self._accept, sock)
+            self._listeners.append(sock)
 
     async def close(self) -> None:
         self.stopped = True
         for t in self._transports:
             t.close()
-        for s in self._servers:
-            s.close()
+        self._unlisten()
         for task in list(self._tasks):
             task.cancel()
-        for s in self._servers:
-            await s.wait_closed()
+
+    def _unlisten(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sock in self._listeners:
+            if sock.fileno() >= 0:
+                loop.remove_reader(sock.fileno())
+        self._listeners = []
+
+    def broken(self, reason: str) -> None:
+        """A listening socket stopped working: stop serving and tell the gateway (once)."""
+        if self.failure is None:
+            self.failure = reason
+            for t in self._transports:
+                t.close()
+            self._unlisten()
+            if self.on_broken is not None:
+                self.on_broken(reason)
+
+    def _accept(self, sock: socket.socket) -> None:
+        for _ in range(64):
+            try:
+                conn, _addr = sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    return  # transient; the client retries
+                self.broken(f"TCP listener {sock.getsockname()[0]}:53 failed: {exc}")
+                return
+            conn.setblocking(False)
+            self._spawn(self._tcp_conn(conn))
+
+    async def _tcp_conn(self, conn: socket.socket) -> None:
+        try:
+            reader, writer = await asyncio.open_connection(sock=conn)
+        except OSError:
+            conn.close()
+            return
+        await self._tcp_client(reader, writer)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -214,6 +255,8 @@ class DNSProxy:
         except dnswire.WireError as exc:
             self.audit.write("dns", "error", client=client, reason=f"malformed query: {exc}")
             return None
+        if self.probe_name is not None and query.qname.lower() == self.probe_name:
+            return dnswire.build_reply(query, RCODE.NOERROR)  # alive; not forwarded, not logged
         qtype = QTYPE.get(query.qtype, str(query.qtype))
         base: dict[str, Any] = {"client": client, "qtype": qtype,
                                 "transport": transport if transport != "udp" else None}
@@ -335,6 +378,12 @@ class _ServerProtocol(asyncio.DatagramProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+
+    def error_received(self, exc: Exception) -> None:
+        """An unconnected UDP socket reports no ICMP errors: any error means the socket is gone
+        (e.g. destroyed with `ss -K`: ECONNABORTED)."""
+        sock = self.transport.get_extra_info("sockname") if self.transport is not None else None
+        self.proxy.broken(f"UDP socket {sock[0] if sock else '?'}:53 failed: {exc}")
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         self.proxy._spawn(self._answer(data, addr))

@@ -21,12 +21,12 @@ import re
 import secrets
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from github_runner.egress import detect, nflog, nftset, ruleset
+from github_runner.egress import detect, health, nflog, nftset, ruleset
 from github_runner.egress.audit import AuditLog
 from github_runner.egress.dnsproxy import DNSProxy, NameHistory, Upstream
 from github_runner.egress.netns import CommandError, list_netns, netns_path, run, run_in_netns, write_sysctl
@@ -121,6 +121,11 @@ class Gateway:
         self.setup_seconds = 0.0
         self.started = False
         self.job_ipv6 = True
+        self.watchdog: health.Watchdog | None = None
+        self.failure: tuple[str, str] | None = None  # (component, reason) of a mid-job failure
+        self.sealed = False  # block mode after a failure: the job's link is down
+        # told about a mid-job failure (the hook turns it into an annotation and a failed job)
+        self.on_failure: Callable[[str, str], Awaitable[None]] | None = None
 
     # --- life cycle --------------------------------------------------------------------------
 
@@ -193,6 +198,11 @@ class Gateway:
         tcp = [s for s in self._socks if s.type == socket.SOCK_STREAM]
         await self.proxy.serve(udp, tcp)
         asyncio.get_running_loop().add_reader(self._nflog.fileno(), self._read_nflog)
+        self.proxy.probe_name = health.probe_name()
+        self.watchdog = health.Watchdog(gw_path, [a.gw4, a.gw6], self.proxy.probe_name, self.nft,
+                                        self._failed)
+        self.watchdog.start()
+        self.proxy.on_broken = self._proxy_broken
 
     def _plan(self) -> ruleset.RulesetPlan:
         assert self.addr is not None
@@ -230,8 +240,47 @@ class Gateway:
                 s.close()
             raise
 
+    async def check(self) -> tuple[str, str] | None:
+        """A last health check at job end: a part that died in the last second still counts."""
+        if self.watchdog is None or not self.started:
+            return self.failure
+        return await self.watchdog.check(final=True)
+
+    def _proxy_broken(self, reason: str) -> None:
+        if self.watchdog is not None:
+            self.watchdog.report("dns_proxy", reason)
+
+    async def _failed(self, component: str, reason: str) -> None:
+        """A gateway part stopped working mid-job. Block mode never fails open: the job's link
+        goes down (the table may be the part that is gone) before anyone is told."""
+        self.failure = (component, reason)
+        action = "blocked" if self.policy.mode == "block" else "logged"
+        if self.policy.mode == "block":
+            reason += "; the job's network is cut off"
+            try:
+                await self.seal()
+            except (CommandError, OSError) as exc:
+                reason += f" (sealing failed: {exc})"
+        self.audit.write("lifecycle", "error", kind="gateway_failure", component=component, action_taken=action,
+                         reason=reason)
+        if self.on_failure is not None:
+            await self.on_failure(component, reason)
+
+    async def seal(self) -> None:
+        """Take the job's link down and stop forwarding: nothing passes whatever the rules say."""
+        gw_path = netns_path(self.gw_name)
+        write_sysctl(gw_path, "net.ipv4.ip_forward", "0")
+        write_sysctl(gw_path, "net.ipv6.conf.all.forwarding", "0")
+        out = await run(["ip", "-n", self.gw_name, "-o", "link", "show"])
+        if self.gwj_if in out:  # else the job's namespace (and with it the link) is gone already
+            await run(["ip", "-n", self.gw_name, "link", "set", self.gwj_if, "down"])
+        self.sealed = True
+
     async def stop(self, reason: str = "job end") -> None:
         """Remove everything; safe to call twice and after a partial start."""
+        if self.watchdog is not None:
+            await self.watchdog.stop()
+            self.watchdog = None
         if self._nflog is not None:
             try:
                 self._read_nflog()  # drain what the job's last packets logged

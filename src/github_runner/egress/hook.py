@@ -60,6 +60,8 @@ class EgressHook:
         self.on_detach: Callable[[], Awaitable[None]] | None = None  # e.g. the job-summary writer
         self.started = False  # a gateway ran for this job (so there is something to summarise)
         self.snapshots: StepSnapshots | None = None  # stray-process detection, when the cgroup is known
+        self.failure: str | None = None  # a gateway part that failed mid-job (health.py)
+        self.on_failure: Callable[[str], Awaitable[None]] | None = None  # the reporter's loud notice
 
     @property
     def active(self) -> bool:
@@ -75,6 +77,7 @@ class EgressHook:
             raise ExecutorError(f"egress {self.policy.mode} mode: refusing to start the job: {exc}") from None
         await sweep_stale(self.state_dir)
         gateway = Gateway(netns_path, self.policy, self.audit, upstream, state_dir=self.state_dir)
+        gateway.on_failure = self._gateway_failed
         try:
             await gateway.start()
         except GatewayError as exc:
@@ -96,6 +99,7 @@ class EgressHook:
         had_gateway = self.gateway is not None
         if self.gateway is not None:
             try:
+                await self.gateway.check()
                 await self.gateway.stop()
             finally:
                 self.gateway = None
@@ -103,13 +107,29 @@ class EgressHook:
         if had_gateway and self.on_detach is not None:
             await self.on_detach()
 
+    async def _gateway_failed(self, component: str, reason: str) -> None:
+        verdict = "the job fails" if self.policy.mode == "block" else "audit mode: the job goes on unobserved"
+        self.failure = f"egress gateway failed mid-job ({component}): {reason}; {verdict}"
+        if self.on_failure is not None:
+            await self.on_failure(self.failure)
+
+    @property
+    def fail_reason(self) -> str | None:
+        """Why egress fails this job, or None; the engine puts it in the job's error annotation."""
+        if self.policy.mode == "block" and self.failure is not None:
+            return self.failure
+        if self.policy.settings.on_violation == "fail" and self.violations():
+            return "egress: the job made connections its policy forbids"
+        return None
+
     def violations(self) -> list[dict[str, Any]]:
         return [r for r in self.audit.records if r.get("action") in ("blocked", "refused")]
 
     @property
     def fails_job(self) -> bool:
-        """`on_violation: fail`: the job fails even when a step swallowed the blocked error."""
-        return self.policy.settings.on_violation == "fail" and bool(self.violations())
+        """`on_violation: fail`, or a gateway failure in block mode: the job fails even when
+        every step succeeded (a step may well swallow the resulting network errors)."""
+        return self.fail_reason is not None
 
 
 def describe_record(rec: dict[str, Any]) -> str:
@@ -136,6 +156,15 @@ class EgressReporter:
         self.notices = list(notices)  # (step id, message), e.g. harden-runner steps not run
         self._mark = 0
         self._summarised = False
+        self._step: str | None = None  # the running step's id, for mid-step notices
+
+    async def gateway_failed(self, message: str) -> None:
+        """Say it now, in the running step's log: an error in block mode, a warning in audit."""
+        if self.sink is None or self.hook is None or self.job_id is None:
+            return
+        level: Literal["error", "warning"] = "error" if self.hook.policy.mode == "block" else "warning"
+        await self.sink.emit(Annotation(job_id=self.job_id, step_id=self._step, level=level, title="egress",
+                                        message=message))
 
     async def job_end(self) -> None:
         """Append the egress table to the job summary (once; also called from `detach`)."""
@@ -163,12 +192,14 @@ class EgressReporter:
             outside = self.hook.snapshots.begin_step() if self.hook.snapshots is not None else []
             audit.set_step({"index": event.number, "name": event.name, "id": event.step_id,
                             "stage": event.stage})
+            self._step = event.step_id
             self._mark = len(audit.records) - len(outside)  # annotate those in this step's log
         elif isinstance(event, StepFinished):
             if self.hook.snapshots is not None:
                 self.hook.snapshots.end_step()
             await self._annotate(event.job_id, event.step_id)
             audit.set_step(None)
+            self._step = None
         elif isinstance(event, JobFinished):
             self.job_id = self.job_id or event.job_id
             await self.job_end()

@@ -131,6 +131,7 @@ def network_for(plan: Any, config: EgressConfig | None = None) -> JobEgress | No
     reporter = EgressReporter(hook, None, job_id=plan.job_id, notices=notices)
     if hook is not None:
         hook.on_detach = reporter.job_end
+        hook.on_failure = reporter.gateway_failed
     return JobEgress(hook, reporter)
 
 

@@ -97,7 +97,8 @@ async def run_job(
         outcome = await _run_in_sandbox(job, work_dir)
         hook = getattr(network, "hook", None)
         if outcome.result == "success" and getattr(hook, "fails_job", False):
-            await log.annotate("error", "egress: the job made connections its policy forbids")
+            await log.annotate("error", getattr(hook, "fail_reason", None)
+                               or "egress: the job made connections its policy forbids")
             outcome.result = "failure"
     except asyncio.CancelledError:
         await reporter.emit(

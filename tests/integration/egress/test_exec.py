@@ -244,3 +244,69 @@ jobs:
     recs = [json.loads(x) for x in log.read_text().splitlines()]
     assert any(r["event"] == "dns" and r["action"] == "redirected" and r["resolver"] == rogue for r in recs)
     assert any(r["event"] == "connection" and r.get("reason") == "always-deny" for r in recs)
+
+
+GATEWAY_DIES = """
+on: push
+jobs:
+  build:
+    runs-on: self-hosted
+    steps:
+      - name: Fetch, then wait while the gateway breaks
+        run: |
+          python3 client.py allowed.example:80
+          touch ready
+          for i in $(seq 100); do [ -e go ] && break; sleep 0.1; done
+          python3 client.py allowed.example:80 || true
+"""
+
+
+def _gateway_failed_records(log: Path) -> list[dict[str, object]]:
+    if not log.exists():
+        return []
+    return [r for r in (json.loads(x) for x in log.read_text().splitlines()) if r.get("kind") == "gateway_failure"]
+
+
+@pytest.mark.parametrize("mode", ["block", "audit"])
+def test_31_gateway_dies_mid_job(world: World, repo: Path, tmp_path: Path, mode: str) -> None:
+    """The DNS proxy's sockets are destroyed (`ss -K` in the gateway namespace) while a step runs.
+    Block mode: the job fails loudly although every step succeeded, and its link is cut. Audit
+    mode: a warning, and the job's own result stands."""
+    (repo / ".github" / "workflows" / "ci.yml").write_text(GATEWAY_DIES)
+    for f in ("ready", "go"):
+        (repo / f).unlink(missing_ok=True)
+    log = tmp_path / "audit.jsonl"
+    state = tmp_path / "state"  # the gateway's state file names it (others may run gateways now)
+    env = {**os.environ, "GITHUB_RUNNER_EGRESS_UPLINK_NETNS": world.netns, "GITHUB_RUNNER_EGRESS_STATE": str(state)}
+    proc = subprocess.Popen([sys.executable, "-m", "github_runner", "exec", "-C", str(repo), "--executor", "sandbox",
+                             "--egress", mode, "--allow", "allowed.example:80", "--egress-log", str(log),
+                             "--egress-upstream", f"127.0.0.1:{world.upstream[1]}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        deadline = time.time() + 60
+        while not (repo / "ready").exists() and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.1)
+        gateways = [f"gr-{json.loads(f.read_text())['token']}-gw" for f in state.glob("*.json")]
+        assert len(gateways) == 1 and gateways[0] in list_netns(), gateways
+        subprocess.run(["ip", "netns", "exec", gateways[0], "ss", "-K", "-u", "-t", "-l", "sport", "=", ":53"],
+                       check=True, capture_output=True)
+        while not _gateway_failed_records(log) and time.time() < deadline:
+            time.sleep(0.1)
+        (repo / "go").touch()
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "egress gateway failed mid-job (dns_proxy): UDP socket 198.18.0.1:53 failed" in out, out
+    assert f"allowed.example:80 ok:hello from {world.ip4(10)}:80" in out  # before the failure
+    assert "allowed.example:80 resolve-failed" in out  # after it
+    failed = _gateway_failed_records(log)
+    assert len(failed) == 1 and failed[0]["step"]["name"] == "Fetch, then wait while the gateway breaks"
+    if mode == "block":
+        assert proc.returncode == 1, out
+        assert "the job's network is cut off; the job fails" in out
+    else:
+        assert proc.returncode == 0, out
+        assert "audit mode: the job goes on unobserved" in out
+    assert gateways[0] not in list_netns() and list(state.glob("*.json")) == []

@@ -13,7 +13,7 @@ import pytest
 from github_runner.egress import gateway as gateway_mod
 from github_runner.egress.gateway import Gateway, GatewayError, sweep_stale
 from github_runner.egress.netns import list_netns
-from tests.integration.egress.conftest import World, dns_query, in_job, make_gateway, sh, tcp_connect
+from tests.integration.egress.conftest import World, dns_query, in_job, make_gateway, records, sh, tcp_connect
 
 
 def links(netns: str) -> str:
@@ -78,18 +78,77 @@ def test_32_setup_failure_refuses_and_cleans_up(world: World, job: Path, tmp_pat
     asyncio.run(missing_job())
 
 
-def test_31_proxy_gone_mid_job_fails_closed(world: World, job: Path, tmp_path: Path) -> None:
+async def _wait_failure(gw: Gateway, seconds: float = 8.0) -> tuple[str, str]:
+    for _ in range(int(seconds * 10)):
+        if gw.failure is not None:
+            return gw.failure
+        await asyncio.sleep(0.1)
+    raise AssertionError("the watchdog did not notice the failure")
+
+
+def test_31_proxy_sockets_destroyed_mid_job_block(world: World, job: Path, tmp_path: Path) -> None:
+    """`ss -K` destroys the proxy's sockets in the gateway namespace: the watchdog notices, the
+    job's link is cut (even already admitted addresses stop working) and the failure is told."""
+    told: list[tuple[str, str]] = []
+
+    async def main() -> None:
+        gw = make_gateway(world, job, tmp_path, "block", ["allowed.example:80"])
+
+        async def on_failure(component: str, reason: str) -> None:
+            told.append((component, reason))
+
+        gw.on_failure = on_failure
+        await gw.start()
+        try:
+            assert (await in_job(job, dns_query, gw.addr.gw4, "allowed.example")).answers
+            assert (await in_job(job, tcp_connect, world.ip4(10), 80)).startswith("ok:")
+            await asyncio.sleep(1.5)
+            assert gw.failure is None  # healthy probes do not trip it
+            sh("ip", "netns", "exec", gw.gw_name, "ss", "-K", "-u", "-t", "-l", "sport", "=", ":53")
+            component, reason = await _wait_failure(gw)
+            assert component == "dns_proxy" and "stopped answering" in reason, reason
+            assert gw.sealed
+            with pytest.raises(OSError):
+                await in_job(job, dns_query, gw.addr.gw4, "allowed.example", timeout=1)
+            assert not (await in_job(job, tcp_connect, world.ip4(10), 80, timeout=1)).startswith("ok:")
+        finally:
+            await gw.stop()
+        errors = records(gw, "lifecycle", "error")
+        assert [r["kind"] for r in errors] == ["gateway_failure"] and "cut off" in errors[0]["reason"]
+
+    asyncio.run(main())
+    assert told and told[0][0] == "dns_proxy"
+
+
+def test_31_nft_table_deleted_mid_job_block_seals(world: World, job: Path, tmp_path: Path) -> None:
+    """Without its table the gateway would forward unfiltered: it must cut the link instead."""
     async def main() -> None:
         gw = make_gateway(world, job, tmp_path, "block", ["allowed.example:80"])
         await gw.start()
         try:
-            assert (await in_job(job, dns_query, gw.addr.gw4, "allowed.example")).answers
-            await gw.proxy.close()  # the proxy dies; the rules stay
-            with pytest.raises(OSError):
-                await in_job(job, dns_query, gw.addr.gw4, "blocked.example", timeout=1)
-            assert await in_job(job, tcp_connect, world.ip4(20), 80) == "refused"
+            sh("ip", "netns", "exec", gw.gw_name, "nft", "delete", "table", "inet", "gr")
+            component, reason = await _wait_failure(gw)
+            assert component == "nftables", reason
+            assert await in_job(job, tcp_connect, world.ip4(20), 80, timeout=1) != f"ok:hello from {world.ip4(20)}:80"
         finally:
             await gw.stop()
+
+    asyncio.run(main())
+
+
+def test_31_rules_changed_mid_job_audit_reports(world: World, job: Path, tmp_path: Path) -> None:
+    """Audit mode does not enforce anything, so it reports the failure and keeps the link up."""
+    async def main() -> None:
+        gw = make_gateway(world, job, tmp_path, "audit", [])
+        await gw.start()
+        try:
+            sh("ip", "netns", "exec", gw.gw_name, "nft", "flush", "chain", "inet", "gr", "forward")
+            component, _ = await _wait_failure(gw)
+            assert component == "nftables" and not gw.sealed
+            assert (await in_job(job, dns_query, gw.addr.gw4, "allowed.example")).answers  # link up
+        finally:
+            await gw.stop()
+        assert [r["action_taken"] for r in records(gw, "lifecycle", "error")] == ["logged"]
 
     asyncio.run(main())
 
