@@ -128,13 +128,15 @@ def remount(m: CgroupMount) -> None:
 
 
 _done: TuneResult | None = None
+_tried = False  # an enabled call ran (a disabled one does not stop a later enabled executor)
 
 
 def ensure(enabled: bool = True, *, force: bool = False) -> TuneResult:
     """Turn fast migration on if it is off and we may (root, kernel >= 6.1, a cgroup2 mount).
-    Runs once per process (`force`: run again, and remount even when it is already on)."""
-    global _done
-    if _done is not None and not force:
+    Runs (and logs) once per process, or once more when an enabled call follows disabled ones
+    (`force`: run again, and remount even when it is already on)."""
+    global _done, _tried
+    if _done is not None and not force and (_tried or not enabled):
         return _done
     mounts = cgroup_mounts()
     current = status(mounts)
@@ -159,4 +161,5 @@ def ensure(enabled: bool = True, *, force: bool = False) -> TuneResult:
                                 if now.on else f"remounted {v2[0].target} but {OPTION} is not shown")
     (log.info if result.on or not enabled else log.warning)("%s", result.detail)
     _done = result
+    _tried = _tried or enabled
     return result

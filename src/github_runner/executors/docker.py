@@ -119,7 +119,9 @@ class DockerJob:
         if self.ex.subnet_pool:
             ipam = IPAMConfig(pool_configs=[IPAMPool(subnet=self._free_subnet())])
         self.network = self.client.networks.create(
-            self.base, driver="bridge", internal=self.ex.network_internal, labels=self.labels,
+            # with egress control the gateway is the only way out: services too stay internal
+            self.base, driver="bridge", internal=self.ex.network_internal or self.spec.network is not None,
+            labels=self.labels,
             options={"com.docker.network.bridge.name": self._bridge_name()}, ipam=ipam,
             check_duplicate=True,
         )

@@ -179,10 +179,16 @@ def gvisor_report(deep: bool) -> Report:
 def egress_report() -> Report:
     """The egress checks (`github-runner egress doctor`), so one command shows every protection.
     Imported lazily: the egress package loads libnftables."""
-    from github_runner.egress import doctor as egress_doctor
-
     r = Report("egress", "per-job gateway with an nftables allowlist (sandbox, docker, gvisor)")
-    r.checks = [Check(c.name, c.ok, c.detail, "" if c.ok else c.fix) for c in egress_doctor.checks()]
+    try:
+        from github_runner.egress import doctor as egress_doctor
+
+        found = egress_doctor.checks()
+    except Exception as e:  # a broken egress install is a finding, not a doctor crash
+        r.checks.append(Check("egress checks", False, f"{type(e).__name__}: {e}",
+                              "run `github-runner egress doctor` for details"))
+        return r
+    r.checks = [Check(c.name, c.ok, c.detail, "" if c.ok else c.fix) for c in found]
     r.notes = [f"{name}: {note}" for name, note in egress_doctor.EXECUTOR_NOTES.items()]
     return r
 

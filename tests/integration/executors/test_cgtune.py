@@ -66,3 +66,11 @@ def test_remount_keeps_every_other_option() -> None:
         return m.target, m.fstype, m.mount_opts, set(m.super_opts) | ({"favordynmods"} if add else set())
 
     assert [key(m) for m in after] == [key(m, m == v2) for m in before]
+
+
+def test_enabled_executor_after_a_disabled_one_still_tunes() -> None:
+    code = ("import json; from github_runner.executors import cgtune; cgtune.ensure(False); "
+            "print(json.dumps(cgtune.ensure(True).__dict__))")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "off by setting" not in json.loads(p.stdout)["detail"]
