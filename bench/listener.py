@@ -2,8 +2,9 @@
 
     uv run python bench/listener.py [--jobs 10]
 
-- idle RSS of `github-runner run` with 1 and 8 slots (targets: <= 45 MB, <= 60 MB); baseline:
-  a bare interpreter, and one that imports just httpx + cryptography + pydantic;
+- idle RSS of `github-runner run` with 1 and 8 slots (targets: <= 45 MB, <= 60 MB), and with 1
+  slot again after the latency jobs; baseline: a bare interpreter, and one that imports just
+  httpx + cryptography + pydantic; plus the RSS growth of each import step of a listener;
 - CPU of the idle listener while long-polling (fake holds each poll 5 s, as a real broker would
   hold it ~50 s, so this over-states the real poll rate tenfold);
 - end-to-end latency from the message leaving the fake to the job's first step starting
@@ -27,6 +28,23 @@ sys.path.insert(0, str(REPO))
 
 from tests.fakegithub import FakeGitHub  # noqa: E402
 from tests.fakegithub.jobs import JobDef, Step  # noqa: E402
+
+# What an idle listener holds, step by step (each step's RSS growth is printed): the floor
+# below which only replacing httpx/anyio/cryptography would go (docs/protocol.md, "Idle memory").
+IMPORT_STEPS = (
+    ("asyncio, json, logging, ssl (libssl/libcrypto mapped)", "import asyncio, json, logging, ssl"),
+    ("httpx (+ httpcore, h11, email, http.cookiejar, urllib.request)",
+     "sys.modules['httpx._main'] = None; import httpx, httpcore"),
+    ("anyio's asyncio backend (httpcore's locks, first request)", "import anyio._backends._asyncio"),
+    ("cryptography RSA (PS256 assertion, v1 session key)",
+     "from cryptography.hazmat.primitives.asymmetric import rsa, padding; "
+     "from cryptography.hazmat.primitives import hashes"),
+    ("github_runner listener modules", "import github_runner.listener.process, "
+     "github_runner.listener.service, github_runner.listener.memory"),
+    ("pydantic + Settings (validation only: left behind by the exec)",
+     "import github_runner.config.loader"),
+    ("click (command line only: left behind by the exec)", "import click"),
+)
 
 BASE_IMPORTS = ("import sys; sys.modules['httpx._main'] = None; import httpx, pydantic; "
                 "from cryptography.hazmat.primitives.asymmetric import rsa; "
@@ -57,6 +75,21 @@ def baseline_rss(code: str) -> float:
     p.kill()
     p.wait()
     return value
+
+
+def import_steps() -> list[tuple[str, float]]:
+    code = ("import sys, json\n"
+            "def rss():\n"
+            "    for l in open('/proc/self/status'):\n"
+            "        if l.startswith('VmRSS:'): return int(l.split()[1]) / 1024\n"
+            "out = [('interpreter (+ json)', rss())]\n")
+    for label, stmt in IMPORT_STEPS:
+        code += f"{stmt}\nout.append(({label!r}, rss()))\n"
+    code += "print(json.dumps(out))\n"
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=env).stdout
+    return [(str(a), float(b)) for a, b in json.loads(out)]
 
 
 def interpreter_start_ms() -> float:
@@ -118,6 +151,10 @@ def main() -> None:
             base_libs = baseline_rss(BASE_IMPORTS)
             print(f"baseline RSS: bare python {base_bare:.1f} MB; "
                   f"python + httpx + cryptography + pydantic {base_libs:.1f} MB")
+            prev = 0.0
+            for label, value in import_steps():
+                print(f"  import step: {value:5.1f} MB ({value - prev:+.1f}) {label}")
+                prev = value
             for slots in (1, 8):
                 root = Path(tmp) / f"r{slots}"
                 root.mkdir()
@@ -137,6 +174,9 @@ def main() -> None:
                           f"{cpu:.2f}% of one core while long-polling")
                     if slots == 1:
                         latency(s, fake, args.jobs)
+                        time.sleep(3)
+                        print(f"idle listener, 1 slot, after {args.jobs} jobs: RSS "
+                              f"{rss_mb(s.proc.pid):.1f} MB")
                 finally:
                     s.stop()
         finally:

@@ -7,10 +7,13 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from github_runner.config.loader import load
-from github_runner.config.settings import Settings
 from github_runner.config.state import StateDir, default_state_dir
+
+if TYPE_CHECKING:  # the listener process sets up logging without pydantic (config/plain.py)
+    from github_runner.config.plain import PlainSettings
+    from github_runner.config.settings import Settings
 
 
 class JsonFormatter(logging.Formatter):
@@ -26,7 +29,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out)
 
 
-def setup_logging(settings: Settings, *, name: str = "github-runner") -> None:
+def setup_logging(settings: "Settings | PlainSettings", *, name: str = "github-runner") -> None:
     handler = logging.StreamHandler(sys.stderr)
     if settings.log.format == "json":
         handler.setFormatter(JsonFormatter())
@@ -39,10 +42,12 @@ def setup_logging(settings: Settings, *, name: str = "github-runner") -> None:
     logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
-def load_settings(config: Path | None) -> Settings:
+def load_settings(config: Path | None) -> "Settings":
+    from github_runner.config.loader import load
+
     return load(config)
 
 
-def state_dir(settings: Settings, override: Path | None = None) -> StateDir:
+def state_dir(settings: "Settings", override: Path | None = None) -> StateDir:
     root = override or settings.runner.state_dir or default_state_dir()
     return StateDir(Path(root))

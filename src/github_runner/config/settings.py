@@ -104,11 +104,6 @@ class Settings(Strict):
     egress: EgressSettings = Field(default_factory=EgressSettings)  # type: ignore[valid-type]
 
     def http_settings(self) -> "Any":
-        from github_runner.github.http import HttpSettings
+        from github_runner.config.plain import http_settings_from
 
-        h = self.http
-        return HttpSettings(
-            ca_bundle=h.ca_bundle, proxy=h.proxy, no_proxy=tuple(h.no_proxy),
-            max_retries=h.max_retries, backoff_base=h.backoff_base, backoff_max=h.backoff_max,
-            timeout=h.timeout,
-        )
+        return http_settings_from(self.http.model_dump(mode="json"))

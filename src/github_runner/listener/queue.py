@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 import os
 import socket
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from github_runner.config.settings import ListenerSection
 from github_runner.config.state import Identity
 from github_runner.github.actions import ActionsService, V1Session, VssConnection
 from github_runner.github.auth import OAuthCredential, key_from_rsaparams, unwrap_session_key
@@ -21,6 +20,9 @@ from github_runner.github.http import ApiClient
 from github_runner.github.models import EMPTY_GUID, QueueMessage
 from github_runner.github.registration import os_description
 from github_runner.version import RUNNER_VERSION
+
+if TYPE_CHECKING:  # the listener holds it as a plain namespace (config/plain.py)
+    from github_runner.config.settings import ListenerSection
 
 
 class MessageQueue(Protocol):
@@ -53,7 +55,7 @@ class BrokerQueue:
     v2 = True
 
     def __init__(self, api: ApiClient, ident: Identity, cred: OAuthCredential,
-                 timings: ListenerSection) -> None:
+                 timings: "ListenerSection") -> None:
         self.ident = ident
         self.client = BrokerClient(api, ident.runner.server_url_v2, cred)
         self.timings = timings
@@ -86,7 +88,7 @@ class ActionsQueue:
     v2 = False
 
     def __init__(self, api: ApiClient, ident: Identity, cred: OAuthCredential,
-                 timings: ListenerSection) -> None:
+                 timings: "ListenerSection") -> None:
         self.ident = ident
         base = ident.runner.server_url
         self.conn = VssConnection(api, base if base.endswith("/") else base + "/", cred)
@@ -152,7 +154,7 @@ class ActionsQueue:
 
 
 def make_queue(api: ApiClient, ident: Identity, cred: OAuthCredential,
-               timings: ListenerSection) -> BrokerQueue | ActionsQueue:
+               timings: "ListenerSection") -> BrokerQueue | ActionsQueue:
     if ident.runner.use_v2_flow and ident.runner.server_url_v2:
         return BrokerQueue(api, ident, cred, timings)
     return ActionsQueue(api, ident, cred, timings)

@@ -12,9 +12,10 @@ import logging
 import signal
 from typing import Any
 
-from github_runner.config.settings import Settings
+from github_runner.config.plain import PlainSettings
 from github_runner.config.state import StateDir
 from github_runner.github.http import ApiClient
+from github_runner.listener.memory import release_memory
 from github_runner.listener.slot import Slot
 from github_runner.listener.supervisor import WorkerProcess
 from github_runner.listener.sweep import sweep_leftovers
@@ -23,14 +24,14 @@ log = logging.getLogger("github_runner.listener")
 
 
 class Service:
-    def __init__(self, settings: Settings, state: StateDir, *, once: bool = False) -> None:
+    def __init__(self, settings: PlainSettings, state: StateDir, *, once: bool = False) -> None:
         self.settings = settings
         self.state = state
         self.once = once
         self.stopping = False
         self.cancelling = False
         self.slots: list[Slot] = []
-        self.worker_settings: dict[str, Any] = settings.model_dump(mode="json")
+        self.worker_settings: dict[str, Any] = settings.data
         self.spare: asyncio.Future[WorkerProcess] | None = None
 
     async def take_worker(self, runner_name: str, job_id: str) -> WorkerProcess:
@@ -80,6 +81,20 @@ class Service:
                 asyncio.ensure_future(s.cancel_job())
                 s.stop_polling()
 
+    async def _settled(self, limit: float = 120.0) -> None:
+        """Once every slot is listening (or after `limit` s), give start-up's heap back."""
+        deadline = asyncio.get_running_loop().time() + limit
+        while not all(s.has_session or s.fatal for s in self.slots) \
+                and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(1.0)  # the first long polls are in flight; their set-up is done
+        release_memory()
+
+    def job_ended(self) -> None:
+        """A job's bookkeeping is garbage now; trim when no other job is running."""
+        if not any(s.worker is not None for s in self.slots):
+            release_memory()
+
     async def run(self) -> int:
         identities = self.state.identities()
         if not identities:
@@ -96,9 +111,11 @@ class Service:
                      ", ".join(s.name for s in self.slots))
             if self.settings.listener.warm_workers:
                 self._refill()
+            settle = asyncio.create_task(self._settled())
             try:
                 await asyncio.gather(*(s.run() for s in self.slots))
             finally:
+                settle.cancel()
                 await self._discard_spare()
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     loop.remove_signal_handler(sig)

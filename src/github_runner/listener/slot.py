@@ -297,9 +297,8 @@ class Slot:
             log.warning("%s: busy; not running job %s", self.name, job.job_id)
             return
         worker = await self.service.take_worker(self.name, job.job_id)
-        r = self.service.settings.runner
         # the config file wins over what registration (or a JIT blob) recorded
-        work = r.work_dir if "work_dir" in r.model_fields_set else Path(
+        work = self.service.settings.work_dir_override or Path(
             self.ident.runner.work_folder or "_work")
         if not work.is_absolute():
             work = self.service.state.root / work
@@ -340,6 +339,7 @@ class Slot:
             self.jobs_done += 1
             self.supervise_task = None
             self.wake.set()  # status is Online again (or the slot is done)
+            self.service.job_ended()
 
     async def _fail_job(self, job: JobEssentials) -> None:
         t = self.timings

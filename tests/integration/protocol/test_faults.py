@@ -104,7 +104,7 @@ CASES = [
          lambda f, j, o: _gap(f, "acquirejob", 0.95)),
     Case("rate-limit-near-zero", "v2", lambda f: f.inject(
         "acquirejob", None, headers={"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "3",
-                                     "X-RateLimit-Reset": str(int(time.time()) + 2)}),
+                                     "X-RateLimit-Reset": str(int(time.time()) + 4)}),
          lambda f, j, o: ("rate limit low" in o or pytest.fail(o))),
     Case("renew-5xx", "v2", lambda f: f.inject("renewjob", 500, count=2),
          lambda f, j, o: (j.renewals >= 1 or pytest.fail(o))),

@@ -71,3 +71,24 @@ def test_staging_is_all_or_nothing(tmp_path: Path) -> None:
     (state.runners / "a" / ".credentials").unlink()
     with pytest.raises(StateError, match="missing .credentials"):
         state.identities()
+
+
+def test_plain_settings_survive_the_exec_unchanged(tmp_path: Path) -> None:
+    """What the listener process gets (through JSON) is what the config said, nothing less."""
+    import json
+
+    from github_runner.config.plain import PlainSettings
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[runner]\nwork_dir = "/srv/w"\n[http]\nca_bundle = "ca.pem"\nproxy = '
+                   '"http://127.0.0.1:3128"\nno_proxy = ["a"]\nmax_retries = 2\n'
+                   '[listener]\npoll_timeout = 7\n[log]\nformat = "json"\n')
+    s = load(cfg, env={})
+    plain = PlainSettings.from_wire(json.loads(json.dumps(PlainSettings.from_settings(s).to_wire())))
+    assert plain.http_settings() == s.http_settings()
+    assert plain.http_settings().ca_bundle == tmp_path / "ca.pem"
+    assert plain.work_dir_override == Path("/srv/w")
+    assert plain.listener.poll_timeout == 7.0 and plain.log.format == "json"
+    assert plain.data == s.model_dump(mode="json")  # what workers re-validate
+    unset = PlainSettings.from_wire(PlainSettings.from_settings(parse({}, env={})).to_wire())
+    assert unset.work_dir_override is None  # registration's work folder applies then
