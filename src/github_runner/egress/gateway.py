@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from github_runner.egress import detect, health, nflog, nftset, ruleset
+from github_runner.egress import detect, health, hostguard, nflog, nftset, ruleset
 from github_runner.egress.audit import AuditLog
 from github_runner.egress.dnsproxy import DNSProxy, NameHistory, Upstream
 from github_runner.egress.netns import CommandError, list_netns, netns_path, run, run_in_netns, write_sysctl
@@ -122,6 +122,7 @@ class Gateway:
         self.started = False
         self.job_ipv6 = True
         self.watchdog: health.Watchdog | None = None
+        self.side_subnets: list[str] = []  # the job's other links (a Docker bridge), guarded on the host
         self.failure: tuple[str, str] | None = None  # (component, reason) of a mid-job failure
         self.sealed = False  # block mode after a failure: the job's link is down
         # told about a mid-job failure (the hook turns it into an annotation and a failed job)
@@ -174,6 +175,10 @@ class Gateway:
             f"route replace default via {a.gw4}\n"  # Docker may have put its own there
             + (f"route replace default via {a.gw6}\n" if self.job_ipv6 else "")
         ))
+        # a Docker job's bridge (services) must not be a way around the gateway, to the host or out
+        self.side_subnets = await hostguard.side_subnets(str(self.job_netns), {self.job_if})
+        if self.side_subnets:
+            hostguard.install(self.token, self.side_subnets)
         await run(["ip", "-n", self.gw_name, "-b", "-"], stdin=(
             f"link set lo up alias {OWNER_ALIAS}{os.getpid()}\n"  # the owner, for sweeps
             f"addr add {a.gw4}/{a.prefix4} dev {self.gwj_if}\n"
@@ -199,7 +204,7 @@ class Gateway:
         await self.proxy.serve(udp, tcp)
         asyncio.get_running_loop().add_reader(self._nflog.fileno(), self._read_nflog)
         self.proxy.probe_name = health.probe_name()
-        self.watchdog = health.Watchdog(gw_path, [a.gw4, a.gw6], self.proxy.probe_name, self.nft,
+        self.watchdog = health.Watchdog(gw_path, self.gwj_if, [a.gw4, a.gw6], self.proxy.probe_name, self.nft,
                                         self._failed)
         self.watchdog.start()
         self.proxy.on_broken = self._proxy_broken
@@ -442,6 +447,7 @@ async def remove_gateway(token: str, uplink: str | None, state_dir: Path) -> Non
     up_ip = ["ip", "-n", uplink] if uplink else ["ip"]
     # the host end normally dies with its peer; remove it if a crash split them
     await run([*up_ip, "link", "del", f"gr{token}h"], check=False)
+    hostguard.remove(token)
     state = state_dir / f"{token}.json"
     slot = None
     try:
@@ -501,6 +507,14 @@ async def sweep_stale(state_dir: Path | None = None) -> list[str]:
         if m and m.group(1) not in owned and not await _owned_elsewhere(name):
             await run(["ip", "netns", "del", name], check=False)
             removed.append(name)
+    try:  # guard tables whose gateway is gone (a crash between the two removals)
+        alive = set(list_netns())
+        for token in hostguard.tokens():
+            if token not in owned and f"{PREFIX}{token}-gw" not in alive:
+                hostguard.remove(token)
+                removed.append(hostguard.table_name(token))
+    except RuntimeError:  # no libnftables: there can be no guard tables either
+        pass
     return sorted(set(removed))
 
 

@@ -21,7 +21,7 @@ import struct
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from github_runner.egress.netns import run_in_netns
+from github_runner.egress.netns import interfaces, run_in_netns
 from github_runner.egress.nft import Nft
 
 PROBE_SUFFIX = "gr-health.invalid"
@@ -46,9 +46,10 @@ def _query(qname: str) -> tuple[int, bytes]:
 class Watchdog:
     """Probes one gateway until stopped or until the first failure, which it reports once."""
 
-    def __init__(self, netns: Path, servers: Sequence[str], qname: str, nft: Nft,
+    def __init__(self, netns: Path, link: str, servers: Sequence[str], qname: str, nft: Nft,
                  on_failure: Callable[[str, str], Awaitable[None]], interval: float = INTERVAL) -> None:
         self.netns = netns
+        self.link = link  # the gateway's end of the job veth: gone once the job's netns is
         self.servers = list(servers)
         self.qname = qname
         self.nft = nft
@@ -86,8 +87,9 @@ class Watchdog:
         return "\n".join(kept)
 
     async def check(self, final: bool = False) -> tuple[str, str] | None:
-        """One round of probes; returns (component, reason) of the failure, if any. `final`:
-        the last check at job end, where a single missed probe already counts."""
+        """One round; returns (component, reason) of the failure, if any. `final`: at job end,
+        when the job's namespace (and the proxy's link with it) may already be gone, only the
+        rules and the proxy's own error reports count."""
         if self.failure is not None:
             return self.failure
         try:
@@ -96,6 +98,8 @@ class Watchdog:
             return await self._fail("nftables", f"the gateway's nft table is broken: {exc}")
         if current != self.baseline:
             return await self._fail("nftables", "the gateway's nft rules were changed while the job ran")
+        if final:
+            return None
         for server in self.servers:
             for kind in ("udp", "tcp"):
                 key = f"{kind}:{server}"
@@ -103,12 +107,17 @@ class Watchdog:
                     await asyncio.wait_for(self._probe(server, kind), PROBE_TIMEOUT)
                     self._misses[key] = 0
                 except (OSError, asyncio.TimeoutError, ValueError) as exc:
+                    if not self._link_up():
+                        return None  # the job is over and its namespace gone: nothing left to serve
                     self._misses[key] = self._misses.get(key, 0) + 1
-                    if final or self._misses[key] >= MISSES:
+                    if self._misses[key] >= MISSES:
                         why = str(exc) or type(exc).__name__
                         return await self._fail("dns_proxy", f"the DNS proxy stopped answering on "
                                                              f"{kind} [{server}]:53 ({why})")
         return None
+
+    def _link_up(self) -> bool:
+        return self.link in run_in_netns(self.netns, interfaces)
 
     def report(self, component: str, reason: str) -> None:
         """A part told us it broke (a callback, outside any coroutine): fail without waiting

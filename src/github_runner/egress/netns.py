@@ -52,6 +52,13 @@ def run_in_netns(path: str | Path, fn: Callable[[], T]) -> T:
     return result[0]
 
 
+def interfaces() -> list[str]:
+    """Names of the links of the calling thread's namespace (use inside `run_in_netns`)."""
+    import socket
+
+    return [name for _, name in socket.if_nameindex()]
+
+
 def write_sysctl(path: str | Path, key: str, value: str) -> None:
     """Set a net.* sysctl inside the namespace (/proc/sys/net follows the thread's netns)."""
 

@@ -75,6 +75,7 @@ def test_sandbox_job_behind_block_gateway(world: World, tmp_path: Path) -> None:
     sink = CollectingReporter()
     rep = EgressReporter(hook, sink)
     spec = _spec(hook)
+    before = set(list_netns())  # other runs may have gateways up now
 
     async def go() -> str:
         await rep.emit(JobStarted(job_id="build", name="build"))
@@ -108,7 +109,7 @@ def test_sandbox_job_behind_block_gateway(world: World, tmp_path: Path) -> None:
     summary = [e for e in sink.events if isinstance(e, SummaryAppended)][0].markdown
     assert "### Egress (block mode)" in summary and "blocked.example" in summary
     assert "egress: mode block" in sink.lines()[0]
-    assert not any(n.startswith("gr-") for n in list_netns())
+    assert not any(n.startswith("gr-") for n in set(list_netns()) - before)
 
 
 def test_sandbox_refuses_to_start_when_gateway_fails(world: World, tmp_path: Path) -> None:
@@ -117,6 +118,7 @@ def test_sandbox_refuses_to_start_when_gateway_fails(world: World, tmp_path: Pat
                          upstream_dns="127.0.0.1:53")
     hook = EgressHook(policy, job="run-8/build", state_dir=tmp_path / "st")
     spec = _spec(hook)
+    before = set(list_netns())
 
     async def go() -> None:
         try:
@@ -131,4 +133,4 @@ def test_sandbox_refuses_to_start_when_gateway_fails(world: World, tmp_path: Pat
         asyncio.run(go())
     finally:
         shutil.rmtree(spec.work_dir, ignore_errors=True)
-    assert not any(n.startswith("gr-") for n in list_netns())
+    assert not any(n.startswith("gr-") for n in set(list_netns()) - before)

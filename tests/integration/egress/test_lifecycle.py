@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from github_runner.egress import gateway as gateway_mod
+from github_runner.egress import hostguard
 from github_runner.egress.gateway import Gateway, GatewayError, sweep_stale
 from github_runner.egress.netns import list_netns
 from tests.integration.egress.conftest import World, dns_query, in_job, make_gateway, records, sh, tcp_connect
@@ -106,7 +107,7 @@ def test_31_proxy_sockets_destroyed_mid_job_block(world: World, job: Path, tmp_p
             assert gw.failure is None  # healthy probes do not trip it
             sh("ip", "netns", "exec", gw.gw_name, "ss", "-K", "-u", "-t", "-l", "sport", "=", ":53")
             component, reason = await _wait_failure(gw)
-            assert component == "dns_proxy" and "stopped answering" in reason, reason
+            assert component == "dns_proxy" and "UDP socket" in reason and "abort" in reason, reason
             assert gw.sealed
             with pytest.raises(OSError):
                 await in_job(job, dns_query, gw.addr.gw4, "allowed.example", timeout=1)
@@ -171,6 +172,9 @@ def test_42_stale_gateways_swept_at_start(world: World, job: Path, tmp_path: Pat
     # an orphan namespace with no state file at all (older than the grace period, set to 0 here)
     sh("ip", "netns", "add", "gr-0000beef-gw")
     monkeypatch.setattr(gateway_mod, "ORPHAN_GRACE", 0.0)
+    # host guard tables (Docker jobs' bridges): one of the crashed gateway, one alone
+    hostguard.install("0badc0de", ["198.18.77.0/24"])
+    hostguard.install("0000cafe", ["198.18.78.0/24"])
 
     async def main() -> list[str]:
         live = make_gateway(world, job, tmp_path, "audit", [])
@@ -193,7 +197,8 @@ def test_42_stale_gateways_swept_at_start(world: World, job: Path, tmp_path: Pat
             assert other_job.returncode == 0
 
     removed = asyncio.run(main())
-    assert removed == ["gr-0000beef-gw", "gr-0badc0de-gw"]
+    assert removed == ["gr-0000beef-gw", "gr-0000cafe-guard", "gr-0badc0de-gw"]
+    assert not {"0badc0de", "0000cafe"} & set(hostguard.tokens())
     assert not any(n in list_netns() for n in removed)
     assert list(state.iterdir()) == []
 
