@@ -23,6 +23,7 @@ Limits and the kill-everything list come from the job's cgroup v1 tree (root onl
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import shutil
@@ -61,8 +62,10 @@ def missing_tools(names: Iterable[str]) -> list[str]:
     return [f"{n} not found: install {TOOLS[n]}" for n in names if shutil.which(n) is None]
 
 
-def root_view() -> list[str]:
-    """bwrap arguments for the read-only system part of `/` (symlinks kept, e.g. merged /usr)."""
+@functools.cache
+def root_view() -> tuple[str, ...]:
+    """bwrap arguments for the read-only system part of `/` (symlinks kept, e.g. merged /usr).
+    Looked up once per process: the host's top-level layout does not change under a runner."""
     args: list[str] = []
     for name in SYSTEM_DIRS:
         p = Path("/", name)
@@ -70,7 +73,7 @@ def root_view() -> list[str]:
             args += ["--symlink", os.readlink(p), str(p)]
         elif p.is_dir():
             args += ["--ro-bind", str(p), str(p)]
-    return args
+    return tuple(args)
 
 
 class SandboxJob:
@@ -149,6 +152,8 @@ class SandboxJob:
         hold_r, self._hold = os.pipe()
         if root:  # own mount+net namespaces made in the child; job dirs staged where bwrap can reach
             sources = [Path(p) for p in [*map(str, rw), *ro]]
+            if all(staging.reachable(p, self.user.uid, self.user.gid) for p in sources):
+                sources = []  # bwrap can bind them itself: no mount namespace needed
             targets = staging.make_stage(self.stage_name, len(sources))
             staged = {str(src): str(dst) for src, dst in zip(sources, targets)}
             stage = staging.in_child(sources, targets, new_net=True)  # also brings lo up
@@ -327,6 +332,7 @@ class SandboxExecutor:
             if not os.path.isabs(p):
                 raise ExecutorError(f"sandbox executor: path {p!r} in hidden_paths/ro_binds/state_dir must be absolute")
         self.ro_binds = list(ro_binds)
+        self._tools_found = False
 
     def check(self) -> list[str]:
         missing = missing_tools(TOOLS)
@@ -344,9 +350,11 @@ class SandboxExecutor:
                 "and drops to `user`; an unprivileged nsenter cannot join bwrap's namespaces); "
                 "run it as root or use executor shell/docker"
             )
-        need = missing_tools(TOOLS)
-        if need:
-            raise ExecutorError("sandbox executor: " + "; ".join(need))
+        if not self._tools_found:  # checked until found once, not on every job
+            need = missing_tools(TOOLS)
+            if need:
+                raise ExecutorError("sandbox executor: " + "; ".join(need))
+            self._tools_found = True
         limits = merge(self.limits, spec.limits)
         if spec.container is not None or spec.services:
             raise ExecutorError("job uses `container:`/`services:`: use executor docker or gvisor")

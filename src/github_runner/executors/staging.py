@@ -57,12 +57,11 @@ def remove_stage(name: str) -> None:
 
 
 def in_child(sources: Sequence[Path], targets: Sequence[Path], new_net: bool) -> Callable[[], None]:
-    """The child-side setup: new mount (+ net, with `lo` up) namespace, private propagation, the
-    binds. `lo` is brought up here rather than from a thread joining the netns later: one
-    ioctl in a process that is already there."""
+    """The child-side setup: new net namespace with `lo` up (one ioctl in a process that is
+    already there), and with `sources` a mount namespace, private propagation and the binds."""
     unshare, mount = _libc.unshare, _libc.mount
-    flags = CLONE_NEWNS | (CLONE_NEWNET if new_net else 0)
     pairs = [(bytes(s), bytes(t)) for s, t in zip(sources, targets)]
+    flags = (CLONE_NEWNS if pairs else 0) | (CLONE_NEWNET if new_net else 0)
     root = bytes(STAGE_ROOT)
 
     def setup() -> None:
@@ -72,7 +71,7 @@ def in_child(sources: Sequence[Path], targets: Sequence[Path], new_net: bool) ->
         if new_net and not netns.lo_up_here():
             os.write(2, b"ghr: cannot bring lo up in the job's netns\n")
             os._exit(125)
-        if mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        if pairs and mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
             os.write(2, b"ghr: making / private failed\n")
             os._exit(125)
         if pairs and mount(b"tmpfs", root, b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, b"mode=0755") != 0:
@@ -89,6 +88,22 @@ def in_child(sources: Sequence[Path], targets: Sequence[Path], new_net: bool) ->
                 os._exit(125)
 
     return setup
+
+
+def reachable(path: Path, uid: int, gid: int) -> bool:
+    """Whether `uid`/`gid` (no supplementary groups) can look up `path` itself, judged from the
+    mode bits of every directory above it; any ACL on the way counts as no (staging is safe)."""
+    for d in reversed(path.parents):
+        try:
+            st = os.stat(d)
+            if any(a.startswith("system.posix_acl") for a in os.listxattr(d)):
+                return False
+        except OSError:
+            return False
+        bit = 0o100 if st.st_uid == uid else 0o010 if st.st_gid == gid else 0o001
+        if not st.st_mode & bit:
+            return False
+    return True
 
 
 def orphans(alive: Callable[[str], bool]) -> list[str]:
