@@ -134,10 +134,20 @@ def build(runs: Sequence[tuple[str, list[dict[str, Any]]]]) -> Report:
         for job, job_recs in sorted(by_job.items()):
             run = f"{run_name}#{job}" if len(by_job) > 1 else run_name
             rep.runs.append(run)
-            _add_run(rep, run, sorted(job_recs, key=lambda r: str(r.get("ts", ""))))
+            _add_run(rep, run, sorted(job_recs, key=_order))
     rep.counts = dict(sorted(rep.counts.items()))
     rep.detections.sort(key=lambda d: (d.get("kind", ""), str(d.get("step", "")), str(d.get("what", ""))))
     return rep
+
+
+def _order(r: dict[str, Any]) -> tuple[str, int]:
+    """Time order, with DNS answers before connections in the same millisecond.
+
+    Timestamps have millisecond resolution and the proxy and the packet log write concurrently,
+    so a connection can be logged before the answer it used although it happened after it;
+    attributing it to an older answer for the same address would name the wrong host.
+    """
+    return str(r.get("ts", "")), 0 if r.get("event") == "dns" else 1
 
 
 def _add_run(rep: Report, run: str, recs: list[dict[str, Any]]) -> None:

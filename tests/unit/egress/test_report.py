@@ -70,3 +70,19 @@ def test_cli_bad_audit_line_names_file_and_line(tmp_path: Path) -> None:
     bad.write_text('{"event": "dns", "action": "logged"}\nnot json\n')
     res = CliRunner().invoke(cli, ["egress", "report", str(bad)])
     assert res.exit_code != 0 and f"{bad}:2" in res.output
+
+
+def test_connection_logged_before_its_answer_in_the_same_millisecond() -> None:
+    """Proxy and packet log write concurrently: a same-millisecond connection written before the
+    answer it used must still be attributed to that answer, not to an older name of the address."""
+    base = {"v": 1, "job": "build", "step": None, "mode": "audit"}
+    recs = [
+        {**base, "ts": "2026-01-01T00:00:00.100Z", "event": "dns", "action": "logged",
+         "qname": "old.example", "answers": ["198.19.0.10"]},
+        {**base, "ts": "2026-01-01T00:00:00.534Z", "event": "connection", "action": "logged",
+         "proto": "tcp", "dst": "198.19.0.10", "dport": 80,
+         "names": ["new.example", "old.example"]},
+        {**base, "ts": "2026-01-01T00:00:00.534Z", "event": "dns", "action": "logged",
+         "qname": "new.example", "answers": ["198.19.0.10"]},
+    ]
+    assert report.build([("run", recs)]).suggested() == ["new.example:80"]
