@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from github_runner.egress import detect, health, hostguard, nflog, nftset, ruleset
+from github_runner.egress import detect, health, hostguard, linkopts, nflog, nftset, ruleset
 from github_runner.egress.audit import AuditLog
 from github_runner.egress.dnsproxy import DNSProxy, NameHistory, Upstream
 from github_runner.egress.netns import CommandError, list_netns, netns_path, run, run_in_netns, write_sysctl
@@ -191,6 +191,13 @@ class Gateway:
             f"route add default via {a.up_peer6}\n"
         ))
         gw_path = netns_path(self.gw_name)
+        # bigger GSO/GRO packets on all four links: the hop costs per packet (best effort)
+        run_in_netns(self.job_netns, lambda: linkopts.set_big_packets([self.job_if]))
+        run_in_netns(gw_path, lambda: linkopts.set_big_packets([self.gwj_if, self.up_if]))
+        if uplink:
+            run_in_netns(netns_path(uplink), lambda: linkopts.set_big_packets([self.host_if]))
+        else:
+            linkopts.set_big_packets([self.host_if])
         write_sysctl(gw_path, "net.ipv4.ip_forward", "1")
         write_sysctl(gw_path, "net.ipv6.conf.all.forwarding", "1")
         self.nft = Nft(gw_path)

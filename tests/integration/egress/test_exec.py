@@ -160,7 +160,7 @@ jobs:
     runs-on: self-hosted
     steps:
       - name: Leave a process
-        run: setsid sleep 300 >/dev/null 2>&1 < /dev/null &
+        run: setsid sleep 300 >/dev/null 2>&1 < /dev/null & sleep 0.3
       - name: Next
         run: "true"
 """
