@@ -28,9 +28,10 @@ from github_runner.egress.hook import EgressHook
 from github_runner.egress.netns import list_netns
 from github_runner.executors.base import ContainerSpec, ExecutorError, JobSpec
 from github_runner.executors.docker import DockerExecutor
+from github_runner.executors.gvisor import GVisorExecutor
 from tests.conftest import require
 from tests.integration.egress.conftest import World, make_policy
-from tests.integration.executors.test_docker import svc_image  # noqa: F401 - a fixture: nc on 8080
+from tests.integration.executors.test_docker import runsc_ok, svc_image  # noqa: F401 - svc_image: a fixture
 
 POOL = "198.18.64.0/18"  # inside 198.18.0.0/15, clear of the gateway's link and uplink pools
 ENV = {"PATH": "/usr/bin:/bin:/bin"}
@@ -132,8 +133,9 @@ class _HostListener:
         self.sock.close()
 
 
+@pytest.mark.parametrize("kind", ["docker", "gvisor"])
 def test_25_services_stay_on_an_internal_bridge(world: World, bb: str, svc_image: str, spec_dir: Path,  # noqa: F811
-                                                tmp_path: Path) -> None:
+                                                tmp_path: Path, kind: str) -> None:
     log = tmp_path / "audit.jsonl"
     hook = EgressHook(make_policy(world, "block", ["allowed.example:80"],
                                   upstream_dns=f"127.0.0.1:{world.upstream[1]}"),
@@ -145,7 +147,11 @@ def test_25_services_stay_on_an_internal_bridge(world: World, bb: str, svc_image
 
     async def go() -> None:
         # the operator turned network_internal off: egress must still make the bridge internal
-        ex = DockerExecutor(subnet_pool=POOL, network_internal=False)
+        if kind == "gvisor":  # the sentry sends through packet sockets: the guard is on the host side
+            require(runsc_ok(), "runsc-host registered with dockerd (.ci/setup.d/20-dockerd.sh)")
+            ex: DockerExecutor = GVisorExecutor(subnet_pool=POOL, network_internal=False)
+        else:
+            ex = DockerExecutor(subnet_pool=POOL, network_internal=False)
         async with await ex.prepare(spec) as job:
             net = json.loads(subprocess.run(["docker", "network", "inspect", job.network.name],  # type: ignore[attr-defined]
                                             capture_output=True, text=True, check=True).stdout)[0]
