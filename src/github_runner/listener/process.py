@@ -56,3 +56,5 @@ def main(argv: list[str]) -> int:
     except (StateError, GitHubError) as exc:  # the same one-line errors as `run` before the exec
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C before the signal handlers are in place, as cli/main.py
+        return 130
