@@ -211,7 +211,7 @@ class Gateway:
         await self.proxy.serve(udp, tcp)
         asyncio.get_running_loop().add_reader(self._nflog.fileno(), self._read_nflog)
         self.proxy.probe_name = health.probe_name()
-        self.watchdog = health.Watchdog(gw_path, self.gwj_if, [a.gw4, a.gw6], self.proxy.probe_name, self.nft,
+        self.watchdog = health.Watchdog(gw_path, self.gwj_if, [a.gw4, a.gw6], self.proxy.probe_name,
                                         self._failed)
         self.watchdog.start()
         self.proxy.on_broken = self._proxy_broken

@@ -14,7 +14,6 @@ block mode cuts the job's link and fails the job, and in audit mode reports it.
 from __future__ import annotations
 
 import asyncio
-import re
 import secrets
 import socket
 import struct
@@ -22,14 +21,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from github_runner.egress.netns import interfaces, run_in_netns
-from github_runner.egress.nft import Nft
+from github_runner.egress import nftset
 
 PROBE_SUFFIX = "gr-health.invalid"
 INTERVAL = 1.0
 PROBE_TIMEOUT = 1.5
 MISSES = 2  # consecutive missed probes before the proxy counts as dead (a loaded host stalls)
-# Blocks of the table whose contents change while the job runs (admitted addresses, counts).
-VOLATILE = re.compile(r"\s*(set (allow|any)[46]|counter suppressed) \{$")
+TABLE = "gr"
+STATIC_SETS = ("deny4", "deny6", "private4", "private6")  # the allow sets change by design
 
 
 def probe_name() -> str:
@@ -46,13 +45,13 @@ def _query(qname: str) -> tuple[int, bytes]:
 class Watchdog:
     """Probes one gateway until stopped or until the first failure, which it reports once."""
 
-    def __init__(self, netns: Path, link: str, servers: Sequence[str], qname: str, nft: Nft,
+    def __init__(self, netns: Path, link: str, servers: Sequence[str], qname: str,
                  on_failure: Callable[[str, str], Awaitable[None]], interval: float = INTERVAL) -> None:
         self.netns = netns
         self.link = link  # the gateway's end of the job veth: gone once the job's netns is
         self.servers = list(servers)
         self.qname = qname
-        self.nft = nft
+        self.reader = run_in_netns(netns, lambda: nftset.RuleReader(TABLE, STATIC_SETS))
         self.on_failure = on_failure
         self.interval = interval
         self.baseline = self.rules()
@@ -72,19 +71,11 @@ class Watchdog:
             except asyncio.CancelledError:
                 pass
             self._task = None
+        self.reader.close()
 
-    def rules(self) -> str:
-        """The table as text without what changes by design; NftError when the table is gone."""
-        kept: list[str] = []
-        skipping = False
-        for line in self.nft.run("list table inet gr").splitlines():
-            if skipping:
-                skipping = line.strip() != "}"
-            elif VOLATILE.match(line):
-                skipping = True
-            else:
-                kept.append(line)
-        return "\n".join(kept)
+    def rules(self) -> bytes:
+        """The table's chains and rules and the static sets' elements; raises OSError when gone."""
+        return self.reader.snapshot()
 
     async def check(self, final: bool = False) -> tuple[str, str] | None:
         """One round; returns (component, reason) of the failure, if any. `final`: at job end,
@@ -93,7 +84,7 @@ class Watchdog:
         if self.failure is not None:
             return self.failure
         try:
-            current = await asyncio.to_thread(self.rules)
+            current = self.rules()
         except Exception as exc:  # the table or a chain is gone
             return await self._fail("nftables", f"the gateway's nft table is broken: {exc}")
         if current != self.baseline:

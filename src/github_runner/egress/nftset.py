@@ -91,3 +91,58 @@ class SetWriter:
                         raise OSError(-err, f"NEWSETELEM {set_name}: {os.strerror(-err)}")
                     return
                 offset += (length + 3) & ~3 if length else len(data)
+
+
+NFT_MSG_GETCHAIN, NFT_MSG_GETRULE, NFT_MSG_GETSETELEM = 4, 7, 13
+NLM_F_DUMP = 0x300
+NLMSG_DONE = 3
+NFTA_TABLE_NAME = 1  # NFTA_CHAIN_TABLE and NFTA_RULE_TABLE are 1 too
+
+
+class RuleReader:
+    """Dumps a table's chains, rules and some sets' elements as bytes, for the watchdog to
+    compare: a fraction of a millisecond where libnftables' `list table` took 9 to 33 ms with a
+    few thousand admitted elements (it always fetches every set element)."""
+
+    def __init__(self, table: str, sets: tuple[str, ...]) -> None:
+        self.table = table
+        self.sets = sets
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
+        self.sock.bind((0, 0))
+        self.sock.settimeout(2.0)
+        self.seq = 1
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def snapshot(self) -> bytes:
+        """Chains, rules and the listed sets' elements; OSError when the table or a set is gone."""
+        name = _attr(NFTA_TABLE_NAME, self.table.encode() + b"\0")
+        parts = [self._dump(NFT_MSG_GETCHAIN, name), self._dump(NFT_MSG_GETRULE, name)]
+        for set_name in self.sets:
+            parts.append(self._dump(NFT_MSG_GETSETELEM, _attr(NFTA_SET_ELEM_LIST_TABLE, self.table.encode() + b"\0")
+                                    + _attr(NFTA_SET_ELEM_LIST_SET, set_name.encode() + b"\0")))
+        return b"\n".join(parts)
+
+    def _dump(self, msg: int, body: bytes) -> bytes:
+        seq = self.seq
+        self.seq += 1
+        self.sock.send(_msg((NFNL_SUBSYS_NFTABLES << 8) | msg, NLM_F_REQUEST | NLM_F_DUMP, seq, NFPROTO_INET, 0, body))
+        out: list[bytes] = []
+        while True:
+            data = self.sock.recv(1 << 16)
+            offset = 0
+            while offset + 16 <= len(data):
+                length, mtype, _f, mseq, _p = struct.unpack_from("=IHHII", data, offset)
+                if length < 16:
+                    raise OSError(0, "malformed netlink answer")
+                if mseq == seq:
+                    if mtype == NLMSG_DONE:
+                        return b"".join(out)
+                    if mtype == NLMSG_ERROR:
+                        (err,) = struct.unpack_from("=i", data, offset + 16)
+                        if err:
+                            raise OSError(-err, f"nf_tables dump {msg} of {self.table}: {os.strerror(-err)}")
+                        return b"".join(out)
+                    out.append(data[offset + 16 + 4:offset + length])  # the attributes, no header
+                offset += (length + 3) & ~3
