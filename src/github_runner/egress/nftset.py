@@ -50,8 +50,8 @@ def key(addr: str, proto: str, port: int | None) -> tuple[int, bytes]:
     return ip.version, data
 
 
-class SetWriter:
-    """A netlink socket in the gateway namespace (create it there: see netns.run_in_netns)."""
+class _Netlink:
+    """A nf_tables netlink socket in the namespace it is created in (see netns.run_in_netns)."""
 
     def __init__(self, table: str) -> None:
         self.table = table
@@ -62,6 +62,10 @@ class SetWriter:
 
     def close(self) -> None:
         self.sock.close()
+
+
+class SetWriter(_Netlink):
+    """Adds timed elements to the gateway's allow sets."""
 
     def add(self, set_name: str, keys: list[bytes], timeout_s: int) -> None:
         """Add (or refresh the timeout of) elements; raises OSError with the kernel's errno."""
@@ -99,21 +103,14 @@ NLMSG_DONE = 3
 NFTA_TABLE_NAME = 1  # NFTA_CHAIN_TABLE and NFTA_RULE_TABLE are 1 too
 
 
-class RuleReader:
+class RuleReader(_Netlink):
     """Dumps a table's chains, rules and some sets' elements as bytes, for the watchdog to
     compare: a fraction of a millisecond where libnftables' `list table` took 9 to 33 ms with a
     few thousand admitted elements (it always fetches every set element)."""
 
     def __init__(self, table: str, sets: tuple[str, ...]) -> None:
-        self.table = table
+        super().__init__(table)
         self.sets = sets
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
-        self.sock.bind((0, 0))
-        self.sock.settimeout(2.0)
-        self.seq = 1
-
-    def close(self) -> None:
-        self.sock.close()
 
     def snapshot(self) -> bytes:
         """Chains, rules and the listed sets' elements; OSError when the table or a set is gone."""
