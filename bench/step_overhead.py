@@ -3,7 +3,8 @@
 
 1. A 50-step `run:` workflow through `exec` vs 50 raw `bash -e script` spawns of the same
    scripts from Python: prints ms/step above that raw floor (target <= 3 ms).
-2. Cold `exec` of a 1-step workflow vs `python3 -c pass` (target <= 8x).
+2. Cold `exec` of a 1-step workflow vs `python3 -c pass` (target <= 8x), and what the libraries a
+   run cannot do without (asyncio, ruamel.yaml) cost to import on their own in this venv.
 
     uv run python bench/step_overhead.py [--steps 50] [--repeat 3]
 
@@ -22,6 +23,9 @@ import time
 from pathlib import Path
 
 SCRIPT = 'echo "step {i}: $((40 + 2))"\n'
+# What any engine built on these libraries pays before running a line of its own (exec skips
+# the interpreter teardown, so this does too).
+LIBRARY_FLOOR = "import asyncio, ruamel.yaml, os; os._exit(0)"  # no teardown, like exec
 
 
 def _exec_argv(repo: Path) -> list[str]:
@@ -126,8 +130,9 @@ def main() -> int:
                 _timed(_exec_argv(many), env=env),
                 _timed(_exec_argv(one), env=env),
                 _timed(["python3", "-c", "pass"], env=env),
+                _timed([sys.executable, "-c", LIBRARY_FLOOR], env=env),
             ))
-        floor, isolated, full, single, python = (min(column) for column in zip(*rounds))
+        floor, isolated, full, single, python, libraries = (min(column) for column in zip(*rounds))
     # Fixed start-up cost (imports, job set-up) is measured by the 1-step run; the per-step
     # overhead is what the other steps add beyond the raw spawn floor.
     per_step = ((full - single) - floor * (args.steps - 1) / args.steps) / (args.steps - 1) * 1000
@@ -140,6 +145,7 @@ def main() -> int:
     print(f"  of which the engine:         {per_step - executor_ms:6.2f} ms/step")
     print(f"python3 -c pass:              {python * 1000:7.1f} ms")
     print(f"exec, 1-step workflow (cold): {single * 1000:7.1f} ms = {single / python:.1f}x python3 -c pass (target <= 8x)")
+    print(f"  floor, python importing asyncio + ruamel.yaml only: {libraries * 1000:5.1f} ms = {libraries / python:.1f}x")
     return 0
 
 
