@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
-
-from github_runner.engine.uuid4 import uuid4
 
 DEFAULT_ARGUMENTS: dict[str, str] = {
     "cmd": '/D /E:ON /V:OFF /S /C "CALL "{0}""',
@@ -159,7 +158,7 @@ class ShellCommand:
         return script
 
     def script_name(self) -> str:
-        return f"{uuid4()}{self.extension}"
+        return f"{uuid.uuid4()}{self.extension}"
 
     def write_script(self, directory: Path, script: str) -> Path:
         """Write the fixed-up script as UTF-8 without a BOM; returns its host path."""

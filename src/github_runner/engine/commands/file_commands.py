@@ -11,6 +11,7 @@ the step; the pairs read before the bad line still apply, as in the runner.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,6 @@ from github_runner.engine.commands.effects import (
 )
 from github_runner.engine.commands.summary import read_step_summary
 from github_runner.engine.commands.textfiles import decode_text, read_text  # noqa: F401 (re-export)
-from github_runner.engine.uuid4 import uuid4
 
 FILE_COMMAND_DIR = "_runner_file_commands"
 # env var -> (file prefix, the runner's context name used in error messages)
@@ -217,7 +217,7 @@ class StepFiles:
         if previous is not None:
             previous.remove()
         directory.mkdir(parents=True, exist_ok=True)
-        suffix = uuid4()
+        suffix = str(uuid.uuid4())
         paths: dict[str, Path] = {}
         for env_name, (prefix, _) in FILE_COMMANDS.items():
             path = directory / f"{prefix}{suffix}"
