@@ -6,8 +6,7 @@ its own module under `cli/` and is named here as "module:attribute".
 
 A plain `github-runner exec ...` does not import click at all (~10 ms of a cold run): `main`
 hands its arguments to `cli/exec_fast.py`, which returns the command's parameters exactly as
-click would, or None for anything else (help, errors, unusual forms), and then click parses;
-and the methods `dataclasses` generates come from a bytecode cache (`engine/dccache.py`).
+click would, or None for anything else (help, errors, unusual forms), and then click parses.
 The click group itself (`cli`) is built on first use.
 """
 
@@ -45,9 +44,6 @@ def main() -> None:
 
         options = parse(args[1:])
         if options is not None:
-            from github_runner.engine import dccache
-
-            dccache.install()  # before the engine's dataclasses are made
             from github_runner.cli.exec_main import run
 
             try:
