@@ -3,17 +3,16 @@
 Subcommands are imported lazily: `github-runner run` (the long-lived listener) must not pay
 for, or hold in memory, the job engine, and `exec` must start fast. Each subcommand lives in
 its own module under `cli/` and is named here as "module:attribute".
-
-A plain `github-runner exec ...` does not import click at all (~10 ms of a cold run): `main`
-hands its arguments to `cli/exec_fast.py`, which returns the command's parameters exactly as
-click would, or None for anything else (help, errors, unusual forms), and then click parses.
-The click group itself (`cli`) is built on first use.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
-from typing import Any
+
+import click
+
+from github_runner.version import RUNNER_VERSION, __version__
 
 # name -> "module:attribute" of a click.Command. Add a line here when adding a subcommand.
 SUBCOMMANDS: dict[str, str] = {
@@ -27,40 +26,37 @@ SUBCOMMANDS: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """`cli` (the click group) and `LazyGroup` are made on first access: click stays unloaded
-    on the fast `exec` path."""
-    if name in ("cli", "LazyGroup"):
-        from github_runner.cli import group
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name, target in SUBCOMMANDS.items() if _exists(target))
 
-        return getattr(group, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = SUBCOMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                return None
+            raise
+        return getattr(module, attr)
+
+
+def _exists(target: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(target.split(":")[0]) is not None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(f"{__version__} (runner protocol version {RUNNER_VERSION})")
+def cli() -> None:
+    """A security-first self-hosted GitHub Actions runner."""
 
 
 def main() -> None:
-    args = sys.argv[1:]
-    if args[:1] == ["exec"]:
-        from github_runner.cli.exec_fast import parse
-
-        options = parse(args[1:])
-        if options is not None:
-            from github_runner.cli.exec_main import run
-
-            try:
-                run(options)
-            except (EOFError, KeyboardInterrupt):  # what click's standalone mode does with these
-                import click
-
-                click.echo(file=sys.stderr)
-                click.echo("Aborted!", file=sys.stderr)
-                sys.exit(1)
-            except BrokenPipeError:  # click: quiet, exit code 1
-                import os
-
-                sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - until exit
-                sys.exit(1)
-    from github_runner.cli.group import cli
-
     try:
         cli(standalone_mode=True)
     except KeyboardInterrupt:  # pragma: no cover - click handles most of these

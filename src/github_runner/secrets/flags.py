@@ -9,9 +9,8 @@ Vault credentials are never flags (a command line is readable by every local use
 the secret id and every value read are registered with the masker as soon as it exists.
 
 Errors name the flag and the argument's position, the variable or the Vault path and HTTP
-status; never a value or a token. This module imports click only to declare the flags (a
-plain `exec` run loads it without click): `hvac` (about 0.2 s) is loaded when a
-`--vault-secret` is actually given.
+status; never a value or a token. This module imports only click: `hvac` (about 0.2 s) is
+loaded when a `--vault-secret` is actually given.
 """
 
 from __future__ import annotations
@@ -20,6 +19,8 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
 
 from github_runner.secrets.providers import ProviderError
 
@@ -34,8 +35,6 @@ _HIDDEN = " (the argument is not shown: it may hold a secret)"
 
 def secret_source_options(command: F) -> F:
     """The provider flags, for `exec` (values land in the job's SecretStore)."""
-    import click
-
     command = click.option(
         "--vault-addr", default=None, metavar="URL",
         help="Vault server for --vault-secret (default $VAULT_ADDR); auth from $VAULT_TOKEN "

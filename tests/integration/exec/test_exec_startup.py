@@ -1,9 +1,8 @@
 """A cold `exec` only imports what a run needs, and its fast exit keeps output and exit codes.
 
 Start-up cost is mostly imports (see bench/step_overhead.py); these checks keep the lazy ones
-lazy: click (a plain command line is parsed by `cli/exec_fast.py`), rich (the terminal reporter
-draws by itself), the `regex` engine (only when a problem matcher is added) and the egress
-machinery (only with egress flags or an `egress:` key).
+lazy: rich (the terminal reporter draws by itself), the `regex` engine (only when a problem
+matcher is added) and the egress machinery (only with egress flags or an `egress:` key).
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ import os
 import subprocess
 import sys
 
-LAZY = ("click", "rich", "regex", "github_runner.egress.jobs")
+LAZY = ("rich", "regex", "github_runner.egress.jobs")
 
 
 def _imported(repo, *args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
