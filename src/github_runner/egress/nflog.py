@@ -33,6 +33,7 @@ NFULA_PREFIX = 10
 NLM_F_REQUEST = 1
 NLM_F_ACK = 4
 NLMSG_ERROR = 2
+SO_TIMESTAMP = 29  # Linux; not exported by the socket module
 COPY_RANGE = 96  # IPv6 header + TCP ports; we never look at payload data
 
 
@@ -66,6 +67,10 @@ def open_socket(group: int) -> socket.socket:
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        # packets carry a receive timestamp only while some socket asks for them; without it a
+        # record read late gets the read time, and a DNS answer that came in between would seem
+        # to explain a connection made before it (step and name attribution use the time)
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMP, 1)
         sock.bind((0, 0))
         seq = 1
         for attrs in (
