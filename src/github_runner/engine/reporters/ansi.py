@@ -1,15 +1,13 @@
-"""ANSI styles and the summary table, drawn without a rendering library.
+"""ANSI styles for log lines, and the summary table.
 
-The terminal reporter needs a handful of colours and one small table; doing that here keeps a
-cold `exec` from importing rich (~25 ms) and each log line from going through a markup parser.
-The table has the layout of rich's heavy-head table without outer edges, which `exec` printed
-before, so nothing changes for people reading it.
+Log lines are written with a handful of ANSI codes rather than through rich: each line going
+through rich's markup and rendering engine cost ~0.5 ms, and user text must never be read as
+markup. The one table of a run (the summary at the end) is drawn by rich.
 """
 
 from __future__ import annotations
 
 import os
-import unicodedata
 from collections.abc import Sequence
 from typing import IO
 
@@ -43,23 +41,6 @@ def colour_wanted(file: IO[str], environ: dict[str, str] | None = None) -> bool:
         return False
 
 
-def cell_width(text: str) -> int:
-    """Columns `text` takes on a terminal: wide East Asian characters take two, combining none."""
-    if text.isascii():
-        return len(text)
-    width = 0
-    for ch in text:
-        if unicodedata.combining(ch):
-            continue
-        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-    return width
-
-
-def _pad(text: str, width: int, justify: str) -> str:
-    gap = " " * (width - cell_width(text))
-    return gap + text if justify == "r" else text + gap
-
-
 def summary_table(
     title: str,
     headers: Sequence[str],
@@ -68,21 +49,25 @@ def summary_table(
     *,
     colour: bool,
 ) -> list[str]:
-    """Lines of a table: an italic title, a bold header row, a heavy rule, then the rows.
+    """Lines of the run's summary table, drawn by rich (imported here: once per run, at the end).
 
-    `justify` has one letter per column (`l` or `r`); each cell is (text, style or None).
+    `justify` has one letter per column (`l` or `r`); each cell is (text, style or None). Cell
+    text is user text (job names): it goes in as `Text`, never parsed as markup.
     """
-    widths = [cell_width(h) for h in headers]
-    for row in rows:
-        for i, (text, _) in enumerate(row):
-            widths[i] = max(widths[i], cell_width(text))
+    import io
 
-    def paint(text: str, name: str | None) -> str:
-        return style(text, name) if colour and name else text
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
 
-    head = " ┃ ".join(paint(_pad(h, widths[i], justify[i]), "bold") for i, h in enumerate(headers))
-    lines = [paint(title, "italic"), f" {head} ", "╇".join("━" * (w + 2) for w in widths)]
+    table = Table(title=Text(title, style="italic"), title_justify="left", show_edge=False)
+    for header, j in zip(headers, justify, strict=True):
+        table.add_column(header, justify="right" if j == "r" else "left")
     for row in rows:
-        cells = (paint(_pad(text, widths[i], justify[i]), name) for i, (text, name) in enumerate(row))
-        lines.append(f" {' │ '.join(cells)} ")
-    return lines
+        table.add_row(*(Text(text, style=name or "") for text, name in row))
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=colour, no_color=not colour,
+                      color_system="standard" if colour else None, width=1000,
+                      legacy_windows=False, highlight=False)
+    console.print(table)
+    return buffer.getvalue().splitlines()

@@ -4,9 +4,9 @@ Jobs run in parallel, so every line carries its job's name as a prefix (`[build 
 colour of its own; `::group::` sections are shown as an indented, titled block. The summary
 table at the end lists every job with its result and duration, then the step failures.
 
-Lines are written as plain text with ANSI styles (see `ansi.py`), not through rich: importing
-rich costs a cold `exec` ~25 ms and its markup engine ~0.5 ms a line, and nothing drawn here
-needs more than a colour and a fixed-layout table. User text is never interpreted as markup.
+Lines are written as plain text with ANSI styles (see `ansi.py`), not through rich: its markup
+and rendering engine cost ~0.5 ms a line, and a line needs no more than a colour. The summary
+table at the end is drawn by rich. User text is never interpreted as markup.
 """
 
 from __future__ import annotations
