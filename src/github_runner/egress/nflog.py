@@ -21,7 +21,8 @@ NFULNL_MSG_PACKET = 0
 NFULNL_MSG_CONFIG = 1
 NFULA_CFG_CMD = 1
 NFULA_CFG_MODE = 2
-NFULA_CFG_QTHRESH = 4
+NFULA_CFG_TIMEOUT = 4  # flush timer, 1/100 s
+NFULA_CFG_QTHRESH = 5
 NFULA_CFG_FLAGS = 6
 NFULNL_CFG_CMD_BIND = 1
 NFULNL_CFG_CMD_UNBIND = 2
@@ -77,7 +78,10 @@ def open_socket(group: int) -> socket.socket:
             _attr(NFULA_CFG_CMD, struct.pack("=B", NFULNL_CFG_CMD_UNBIND)),
             _attr(NFULA_CFG_CMD, struct.pack("=B", NFULNL_CFG_CMD_BIND)),
             _attr(NFULA_CFG_MODE, struct.pack("!IBB", COPY_RANGE, NFULNL_COPY_PACKET, 0)),
+            # one record per netlink message, sent at once: batching would hold the job's last
+            # records back past the end of the job (the flush timer is the backstop)
             _attr(NFULA_CFG_QTHRESH, struct.pack("!I", 1)),
+            _attr(NFULA_CFG_TIMEOUT, struct.pack("!I", 1)),
         ):
             sock.send(_config_msg(group, attrs, seq))
             _expect_ack(sock, seq, ignore_errors=seq == 1)

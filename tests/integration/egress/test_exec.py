@@ -311,3 +311,16 @@ def test_31_gateway_dies_mid_job(world: World, repo: Path, tmp_path: Path, mode:
         assert proc.returncode == 0, out
         assert "audit mode: the job goes on unobserved" in out
     assert gateways[0] not in list_netns() and list(state.glob("*.json")) == []
+
+
+def test_the_jobs_last_connection_is_in_the_audit(world: World, repo: Path, tmp_path: Path) -> None:
+    """The kernel may batch NFLOG records; the job's last connection, made just before the job
+    ends, must still reach the audit log (it once arrived after the gateway had stopped)."""
+    for i in range(3):
+        audit = tmp_path / f"audit{i}.jsonl"
+        res = run_exec(world, repo, "multi.allowed.example", "--egress", "audit", "--egress-log", str(audit))
+        assert res.returncode == 0, res.stdout + res.stderr
+        recs = [json.loads(line) for line in audit.read_text().splitlines()]
+        last_dns = max(r["ts"] for r in recs if r.get("qname") == "multi.allowed.example")
+        assert any(r["event"] == "connection" and r["ts"] >= last_dns and "multi.allowed.example" in r["names"]
+                   for r in recs), recs
