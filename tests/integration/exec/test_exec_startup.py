@@ -1,7 +1,8 @@
 """A cold `exec` only imports what a run needs, and its fast exit keeps output and exit codes.
 
 Start-up cost is mostly imports (see bench/step_overhead.py); these checks keep the lazy ones
-lazy: the `regex` engine (only when a problem matcher is added) and the egress machinery (only with egress flags or an `egress:` key).
+lazy: the `regex` engine (only when a problem matcher is added) and the egress machinery (only with egress flags or an `egress:` key), rich (only to box the
+summary table on a terminal).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import os
 import subprocess
 import sys
 
-LAZY = ("regex", "github_runner.egress.jobs")
+LAZY = ("regex", "github_runner.egress.jobs", "rich")
 
 
 def _imported(repo, *args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:

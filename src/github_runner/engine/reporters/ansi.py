@@ -2,7 +2,9 @@
 
 Log lines are written with a handful of ANSI codes rather than through rich: each line going
 through rich's markup and rendering engine cost ~0.5 ms, and user text must never be read as
-markup. The one table of a run (the summary at the end) is drawn by rich.
+markup. The one table of a run (the summary at the end) is drawn by rich on a terminal; piped
+into a file or a CI log it is plain aligned columns, which grep and diff read better than box
+drawing, and which spares a non-interactive run rich's ~20 ms import.
 """
 
 from __future__ import annotations
@@ -48,12 +50,16 @@ def summary_table(
     rows: Sequence[Sequence[tuple[str, str | None]]],
     *,
     colour: bool,
+    boxed: bool = True,
 ) -> list[str]:
-    """Lines of the run's summary table, drawn by rich (imported here: once per run, at the end).
+    """Lines of the run's summary table: drawn by rich when `boxed` (imported here: once per
+    run, at the end), else plain columns two spaces apart.
 
     `justify` has one letter per column (`l` or `r`); each cell is (text, style or None). Cell
     text is user text (job names): it goes in as `Text`, never parsed as markup.
     """
+    if not boxed:
+        return _plain_table(title, headers, justify, rows, colour=colour)
     import io
 
     from rich.console import Console
@@ -71,3 +77,35 @@ def summary_table(
                       legacy_windows=False, highlight=False)
     console.print(table)
     return buffer.getvalue().splitlines()
+
+
+def _plain_table(
+    title: str,
+    headers: Sequence[str],
+    justify: str,
+    rows: Sequence[Sequence[tuple[str, str | None]]],
+    *,
+    colour: bool,
+) -> list[str]:
+    cells = [[(h, "bold" if colour else None) for h in headers], *rows]
+    widths = [max(cell_width(row[i][0]) for row in cells) for i in range(len(headers))]
+    lines = [style(title, "italic") if colour else title]
+    for row in cells:
+        parts = []
+        for (text, name), width, j in zip(row, widths, justify, strict=True):
+            pad = " " * (width - cell_width(text))
+            shown = style(text, name) if colour and name else text
+            parts.append(pad + shown if j == "r" else shown + pad)
+        lines.append("  ".join(parts).rstrip())
+    return lines
+
+
+def cell_width(text: str) -> int:
+    """Columns `text` takes on a terminal: East Asian wide and full-width characters take two,
+    combining marks none."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+               for c in text)

@@ -6,7 +6,7 @@ table at the end lists every job with its result and duration, then the step fai
 
 Lines are written as plain text with ANSI styles (see `ansi.py`), not through rich: its markup
 and rendering engine cost ~0.5 ms a line, and a line needs no more than a colour. The summary
-table at the end is drawn by rich. User text is never interpreted as markup.
+table at the end is drawn by rich on a terminal, as plain columns when piped. User text is never interpreted as markup.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ class TerminalReporter:
                 colour = console.color_system is not None and not console.no_color
         self._file: IO[str] = file if file is not None else sys.stdout
         self._colour_on = colour_wanted(self._file) if colour is None else colour
+        self._terminal = _isatty(self._file)
         self.show_debug = show_debug
         self._colour: dict[str, str] = {}
         self._group_depth: dict[str, int] = {}
@@ -184,7 +185,7 @@ class TerminalReporter:
                          (duration, None)])
         self._print()
         table = summary_table("Run summary", ["Job", "Result", "Duration"], "llr", rows,
-                              colour=self._colour_on)
+                              colour=self._colour_on, boxed=self._terminal)
         for line in table:
             self._file.write(line + "\n")
         for job_id, name in self._failed_steps:
@@ -193,6 +194,13 @@ class TerminalReporter:
         if any(counts.values()):
             self._print(self._s(f"  annotations: {counts['error']} error(s), {counts['warning']} warning(s)", "dim"))
         self._print(self._s(f"Run {event.result}", _RESULT_STYLE[event.result]))
+
+
+def _isatty(file: IO[str]) -> bool:
+    try:
+        return file.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 def _silence(file: IO[str]) -> None:
