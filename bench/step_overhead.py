@@ -4,7 +4,8 @@
 1. A 50-step `run:` workflow through `exec` vs 50 raw `bash -e script` spawns of the same
    scripts from Python: prints ms/step above that raw floor (target <= 3 ms).
 2. Cold `exec` of a 1-step workflow vs `python3 -c pass` (target <= 8x), and what the libraries a
-   run cannot do without (asyncio, ruamel.yaml) cost to import on their own in this venv.
+   run cannot do without (asyncio, ruamel.yaml, click, msgspec, hyperscan) cost to import on
+   their own in this venv.
 
     uv run python bench/step_overhead.py [--steps 50] [--repeat 3]
 
@@ -25,7 +26,9 @@ from pathlib import Path
 SCRIPT = 'echo "step {i}: $((40 + 2))"\n'
 # What any engine built on these libraries pays before running a line of its own (exec skips
 # the interpreter teardown, so this does too).
-LIBRARY_FLOOR = "import asyncio, ruamel.yaml, os; os._exit(0)"  # no teardown, like exec
+LIBRARY_FLOOR = (  # no teardown, like exec
+    "import asyncio, ruamel.yaml, click, msgspec, hyperscan, os; os._exit(0)"
+)
 
 
 def _exec_argv(repo: Path) -> list[str]:
@@ -46,6 +49,35 @@ def _timed(argv: list[str], **kw: object) -> float:
     start = time.perf_counter()
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)  # type: ignore[call-overload]
     return time.perf_counter() - start
+
+
+def _timed_on_terminal(argv: list[str], **kw: object) -> float:
+    """The same, with stdout on a pseudo-terminal, as a person at a shell sees it: colours,
+    and the summary table boxed by rich (piped output gets plain columns without rich)."""
+    import pty
+    import threading
+
+    main_fd, child_fd = pty.openpty()
+
+    def drain() -> None:
+        while True:
+            try:
+                if not os.read(main_fd, 65536):
+                    return
+            except OSError:
+                return
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        start = time.perf_counter()
+        subprocess.run(argv, check=True, stdout=child_fd, stderr=subprocess.DEVNULL, **kw)  # type: ignore[call-overload]
+        elapsed = time.perf_counter() - start
+    finally:
+        os.close(child_fd)
+        reader.join(timeout=5)
+        os.close(main_fd)
+    return elapsed
 
 
 def raw_bash(steps: int, tmp: Path) -> float:
@@ -114,6 +146,7 @@ def main() -> int:
     # would make every run recompile every module, so it is dropped and a warm-up run writes it.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["NO_COLOR"] = "1"
+    tty_env = {k: v for k, v in env.items() if k != "NO_COLOR"}
     with tempfile.TemporaryDirectory(prefix="ghr-bench-") as tmp_s:
         tmp = Path(tmp_s)
         many, one = tmp / "many", tmp / "one"
@@ -131,8 +164,9 @@ def main() -> int:
                 _timed(_exec_argv(one), env=env),
                 _timed(["python3", "-c", "pass"], env=env),
                 _timed([sys.executable, "-c", LIBRARY_FLOOR], env=env),
+                _timed_on_terminal(_exec_argv(one), env=tty_env),
             ))
-        floor, isolated, full, single, python, libraries = (min(column) for column in zip(*rounds))
+        floor, isolated, full, single, python, libraries, on_tty = (min(column) for column in zip(*rounds))
     # Fixed start-up cost (imports, job set-up) is measured by the 1-step run; the per-step
     # overhead is what the other steps add beyond the raw spawn floor.
     per_step = ((full - single) - floor * (args.steps - 1) / args.steps) / (args.steps - 1) * 1000
@@ -145,7 +179,9 @@ def main() -> int:
     print(f"  of which the engine:         {per_step - executor_ms:6.2f} ms/step")
     print(f"python3 -c pass:              {python * 1000:7.1f} ms")
     print(f"exec, 1-step workflow (cold): {single * 1000:7.1f} ms = {single / python:.1f}x python3 -c pass (target <= 8x)")
-    print(f"  floor, python importing asyncio + ruamel.yaml only: {libraries * 1000:5.1f} ms = {libraries / python:.1f}x")
+    print(f"  floor, python importing only its libraries (asyncio, ruamel.yaml, click, msgspec, hyperscan): "
+          f"{libraries * 1000:5.1f} ms = {libraries / python:.1f}x")
+    print(f"  the same run on a terminal (colours, rich table): {on_tty * 1000:5.1f} ms = {on_tty / python:.1f}x")
     return 0
 
 

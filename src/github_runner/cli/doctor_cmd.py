@@ -7,6 +7,7 @@ import json
 import sys
 
 import click
+from msgspec.structs import asdict
 
 
 @click.command("doctor")
@@ -35,7 +36,7 @@ def doctor_cmd(only: str | None, user: str | None, deep: bool, as_json: bool, cl
     reports = [makers[only]()] if only else [m() for m in makers.values()]
     if as_json:
         click.echo(json.dumps([{"executor": r.executor, "ready": r.ready, "boundary": r.boundary,
-                                "checks": [c.__dict__ for c in r.checks], "notes": r.notes} for r in reports],
+                                "checks": [asdict(c) for c in r.checks], "notes": r.notes} for r in reports],
                               indent=2))
     else:
         for r in reports:

@@ -10,11 +10,12 @@ a worker re-validates the same data the listener was started with.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
 
 if TYPE_CHECKING:
     from github_runner.config.settings import ListenerSection, LogSection, Settings
@@ -34,8 +35,7 @@ def http_settings_from(http: dict[str, Any]) -> "HttpSettings":
     )
 
 
-@dataclass
-class PlainSettings:
+class PlainSettings(Struct, dict=True):  # dict: room for the cached sections
     """What the listener reads of the settings; `data` is every section, JSON-ready."""
 
     data: dict[str, Any]

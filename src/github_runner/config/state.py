@@ -18,9 +18,10 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from github_runner.github.models import CredentialsFile, RunnerSettingsFile
 
@@ -64,8 +65,7 @@ def _read_json(path: Path) -> Any:
     return json.loads(raw)
 
 
-@dataclass
-class Identity:
+class Identity(Struct):
     """One registered runner: its settings, credentials and private key parameters."""
 
     directory: Path

@@ -19,8 +19,10 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
 from typing import Literal
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 Proto = Literal["tcp", "udp"]
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -69,8 +71,7 @@ def normalize_name(name: str) -> str:
     return result
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(Struct, frozen=True):
     """One parsed entry. `ports` None means any port."""
 
     text: str  # the entry as written
@@ -262,8 +263,7 @@ def split_entries(text: str) -> list[str]:
     return [t for t in re.split(r"[\s,]+", text) if t]
 
 
-@dataclass(frozen=True)
-class Allowlist:
+class Allowlist(Struct, frozen=True):
     rules: tuple[Rule, ...] = ()
 
     @classmethod

@@ -13,8 +13,9 @@ import math
 import os
 import time
 from collections import Counter, defaultdict, deque
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from github_runner.egress.audit import parent_domain
 
@@ -85,8 +86,7 @@ def connection_reasons(proto: str, dport: int | None) -> list[tuple[str, list[st
     return out
 
 
-@dataclass
-class VolumeTracker:
+class VolumeTracker(Struct):
     """Counts distinct names per parent domain in a sliding window; alerts once per window."""
 
     window: float = VOLUME_WINDOW
@@ -116,8 +116,7 @@ class VolumeTracker:
 # --- processes -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ProcInfo:
+class ProcInfo(Struct, frozen=True):
     pid: int
     ppid: int
     exe: str

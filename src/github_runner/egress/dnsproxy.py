@@ -21,10 +21,10 @@ import struct
 import time
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from dnslib import QTYPE, RCODE, DNSRecord
+from msgspec import Struct, field
 
 from github_runner.egress import detect, dnswire
 from github_runner.egress.allowlist import InvalidName, normalize_name
@@ -122,8 +122,7 @@ class Upstream:
             raise UpstreamError(f"TCP query to {self.host}:{self.port} failed: {exc}") from None
 
 
-@dataclass
-class NameHistory:
+class NameHistory(Struct):
     """Which names answered with which address: attribution of connections at the gateway."""
 
     by_addr: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import socket
 import struct
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 T_A, T_CNAME, T_OPT, T_AAAA = 1, 5, 41, 28
 QR, RA, TC = 0x8000, 0x0080, 0x0200
@@ -20,8 +21,7 @@ class WireError(ValueError):
     pass
 
 
-@dataclass(frozen=True)
-class Query:
+class Query(Struct, frozen=True):
     id: int
     flags: int
     qname: str  # as sent (case kept), no trailing dot; "" for the root
@@ -93,8 +93,7 @@ def parse_query(wire: bytes) -> Query:
     return Query(qid, flags, qname, qtype, question, has_opt, udp_size)
 
 
-@dataclass(frozen=True)
-class Reply:
+class Reply(Struct, frozen=True):
     rcode: int
     truncated: bool
     records: list[tuple[str, int, int, str]]  # (owner lowercased, type, ttl, value) of A/AAAA/CNAME

@@ -8,10 +8,11 @@ built, and an operator should learn that before the first job does.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
-import secrets
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from github_runner.egress import nft
 
@@ -26,8 +27,7 @@ EXECUTOR_NOTES = {
 }
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(Struct, frozen=True):
     name: str
     ok: bool
     detail: str

@@ -22,14 +22,22 @@ import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from github_runner.egress import detect, health, hostguard, linkopts, nflog, nftset, ruleset
 from github_runner.egress.audit import AuditLog
 from github_runner.egress.dnsproxy import DNSProxy, NameHistory, Upstream
-from github_runner.egress.netns import CommandError, list_netns, netns_path, run, run_in_netns, write_sysctl
+from github_runner.egress.netns import (
+    CommandError,
+    list_netns,
+    netns_path,
+    run,
+    run_in_netns,
+    write_sysctl,
+)
 from github_runner.egress.nft import Nft
 from github_runner.egress.policy import EffectivePolicy, is_private
 
@@ -44,8 +52,7 @@ class GatewayError(RuntimeError):
     """The gateway could not be set up; the job must not start."""
 
 
-@dataclass(frozen=True)
-class Addressing:
+class Addressing(Struct, frozen=True):
     gw4: str
     job4: str
     gw6: str

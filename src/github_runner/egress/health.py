@@ -20,8 +20,8 @@ import struct
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from github_runner.egress.netns import interfaces, run_in_netns
 from github_runner.egress import nftset
+from github_runner.egress.netns import interfaces, run_in_netns
 
 PROBE_SUFFIX = "gr-health.invalid"
 INTERVAL = 1.0

@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextvars
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from github_runner.egress.allowlist import AllowlistError, load_file
 from github_runner.egress.hook import EgressHook, EgressReporter
@@ -36,8 +37,7 @@ _CONFIG: contextvars.ContextVar["EgressConfig | None"] = contextvars.ContextVar(
 ATTACHING_EXECUTORS = frozenset({"sandbox", "docker", "gvisor"})
 
 
-@dataclass
-class EgressConfig:
+class EgressConfig(Struct):
     settings: EgressSettings
     log: Path | None = None
     source: str = "runner config"
@@ -73,8 +73,7 @@ def configure_from_options(options: Mapping[str, Any]) -> None:
               executor=str(options.get("executor") or "shell"))
 
 
-@dataclass
-class JobEgress:
+class JobEgress(Struct):
     """What the engine's `RunnerInfo.network(plan)` seam returns for one job."""
 
     hook: EgressHook | None  # None: egress off (only harden-runner steps were taken out)

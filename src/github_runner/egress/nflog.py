@@ -13,7 +13,8 @@ import os
 import socket
 import struct
 import time
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 NETLINK_NETFILTER = 12
 NFNL_SUBSYS_ULOG = 4
@@ -38,8 +39,7 @@ SO_TIMESTAMP = 29  # Linux; not exported by the socket module
 COPY_RANGE = 96  # IPv6 header + TCP ports; we never look at payload data
 
 
-@dataclass(frozen=True)
-class LoggedPacket:
+class LoggedPacket(Struct, frozen=True):
     prefix: str
     ts: float
     family: str  # ipv4 | ipv6

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from typing import Any
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from github_runner.egress.allowlist import Allowlist, AllowlistError, Rule, split_entries
 from github_runner.egress.settings import EgressSettings, Mode, normalize_mode
@@ -30,8 +32,7 @@ class PolicyError(ValueError):
     """A job's egress policy is malformed; the job must not start."""
 
 
-@dataclass(frozen=True)
-class JobEgressRequest:
+class JobEgressRequest(Struct, frozen=True):
     """What a job asked for, in either of the two forms users write."""
 
     mode: Mode | None = None
@@ -39,8 +40,7 @@ class JobEgressRequest:
     source: str = ""
 
 
-@dataclass
-class EffectivePolicy:
+class EffectivePolicy(Struct):
     mode: Mode
     allow: Allowlist
     deny: Allowlist

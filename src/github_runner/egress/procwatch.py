@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from github_runner.egress.audit import AuditLog
-from github_runner.egress.detect import cgroup_pids, exe_sha256, miner_reasons, proc_info, sample_cpu
+from github_runner.egress.detect import (
+    cgroup_pids,
+    exe_sha256,
+    miner_reasons,
+    proc_info,
+    sample_cpu,
+)
 
 
 class ProcessWatch:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
 
 from github_runner.egress.allowlist import Allowlist
 from github_runner.egress.audit import parent_domain, read_records
@@ -28,8 +29,7 @@ HOST_DENY_REASONS = ("always-deny", "gateway port")
 WILDCARD_MIN = 3
 
 
-@dataclass
-class Usage:
+class Usage(Struct):
     connections: int = 0
     runs: set[str] = field(default_factory=set)
     steps: set[str] = field(default_factory=set)
@@ -43,8 +43,7 @@ class Usage:
         self.actions.add(action)
 
 
-@dataclass
-class Report:
+class Report(Struct):
     runs: list[str]
     endpoints: dict[str, Usage]  # name:port[/udp]
     direct: dict[str, Usage]  # ip:port/proto

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from github_runner.egress.allowlist import Rule
 from github_runner.egress.policy import PRIVATE4, PRIVATE6
@@ -30,8 +31,7 @@ PREFIXES = {
 }
 
 
-@dataclass(frozen=True)
-class RulesetPlan:
+class RulesetPlan(Struct, frozen=True):
     mode: str  # audit | block
     job_if: str  # the gateway's end of the job veth
     uplink_if: str

@@ -8,33 +8,30 @@ see masked text. Reporters are fanned out with `MultiReporter`.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
+
+from msgspec import Struct, field
 
 Result = Literal["success", "failure", "cancelled", "skipped"]
 
 
-@dataclass(frozen=True)
-class Event:
-    at: float = field(default_factory=time.time, kw_only=True)
+class Event(Struct, frozen=True, kw_only=True):
+    at: float = field(default_factory=time.time)  # keyword-only: last, after a subclass's fields
 
 
-@dataclass(frozen=True)
-class RunStarted(Event):
+class RunStarted(Event, frozen=True):
     workflow: str
     event_name: str
     jobs: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class JobStarted(Event):
+class JobStarted(Event, frozen=True):
     job_id: str  # unique per run, includes the matrix suffix: "build (1, linux)"
     name: str
     matrix: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True)
-class StepStarted(Event):
+class StepStarted(Event, frozen=True):
     job_id: str
     step_id: str  # the step's `id:` or a generated one (`__run`, `__run_2`, ...)
     name: str
@@ -42,16 +39,14 @@ class StepStarted(Event):
     number: int = 0  # 1-based position in the job's timeline
 
 
-@dataclass(frozen=True)
-class LogLine(Event):
+class LogLine(Event, frozen=True):
     job_id: str
     step_id: str | None  # None for job-level lines (set-up, clean-up)
     text: str  # one line, masked, no trailing newline
     kind: Literal["output", "command", "group", "endgroup", "debug", "info", "error"] = "output"
 
 
-@dataclass(frozen=True)
-class Annotation(Event):
+class Annotation(Event, frozen=True):
     job_id: str
     step_id: str | None
     level: Literal["error", "warning", "notice", "debug"]
@@ -64,8 +59,7 @@ class Annotation(Event):
     end_column: int | None = None
 
 
-@dataclass(frozen=True)
-class StepFinished(Event):
+class StepFinished(Event, frozen=True):
     job_id: str
     step_id: str
     name: str
@@ -75,15 +69,13 @@ class StepFinished(Event):
     duration: float = 0.0
 
 
-@dataclass(frozen=True)
-class SummaryAppended(Event):
+class SummaryAppended(Event, frozen=True):
     job_id: str
     step_id: str
     markdown: str  # masked
 
 
-@dataclass(frozen=True)
-class JobFinished(Event):
+class JobFinished(Event, frozen=True):
     job_id: str
     name: str
     result: Result
@@ -91,8 +83,7 @@ class JobFinished(Event):
     duration: float = 0.0
 
 
-@dataclass(frozen=True)
-class RunFinished(Event):
+class RunFinished(Event, frozen=True):
     result: Result
     jobs: dict[str, Result] = field(default_factory=dict)
 

@@ -11,9 +11,10 @@ import asyncio
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from github_runner.engine import templates
 from github_runner.engine.contexts import runner_context, runner_env
@@ -35,8 +36,7 @@ def go_duration(seconds: float) -> str:
     return f"{h}h{m}m{sec}s" if h else f"{m}m{sec}s"
 
 
-@dataclass
-class _Run:
+class _Run(Struct):
     """What every phase of one job run needs: the plan and its collaborators."""
 
     plan: JobPlan

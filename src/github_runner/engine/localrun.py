@@ -11,9 +11,10 @@ import asyncio
 import os
 import signal
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
 
 from github_runner.engine import graph, localinputs, matrix
 from github_runner.engine.workflow import Workflow, WorkflowError
@@ -28,8 +29,7 @@ class LocalRunError(Exception):
 DEFAULT_EVENT = "push"
 
 
-@dataclass
-class LocalRun:
+class LocalRun(Struct):
     repo: Path
     event_name: str
     workflows: list[Workflow]

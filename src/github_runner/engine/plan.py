@@ -1,4 +1,4 @@
-"""JobPlan: the executor-independent description of one job, as plain dataclasses.
+"""JobPlan: the executor-independent description of one job, as plain records (msgspec Structs).
 
 Two producers build it and one consumer runs it:
 
@@ -32,9 +32,10 @@ it, zeroising every value, when the job ends. The plan's secrets belong to that 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from msgspec import Struct, field
 
 from github_runner.engine.workflow.errors import Pos
 
@@ -49,8 +50,7 @@ JobResult = Literal["success", "failure", "cancelled", "skipped"]
 SourcePos = Pos
 
 
-@dataclass
-class StepPlan:
+class StepPlan(Struct):
     """One step: either `run` (a script) or `uses` (an action reference), never both."""
 
     id: str  # the `steps.<id>` name: the user's `id:` or a generated `__run`, `__run_2`...
@@ -73,16 +73,14 @@ class StepPlan:
         return "uses" if self.uses is not None else "run"
 
 
-@dataclass
-class DefaultsRun:
+class DefaultsRun(Struct):
     """`defaults.run` after merging workflow- then job-level values (job wins per key)."""
 
     shell: str | None = None
     working_directory: str | None = None
 
 
-@dataclass
-class ContainerPlan:
+class ContainerPlan(Struct):
     """A `container:` or `services.<id>` entry, unevaluated. Not run by the engine yet."""
 
     image: Template
@@ -90,8 +88,7 @@ class ContainerPlan:
     name: str | None = None
 
 
-@dataclass
-class JobPlan:
+class JobPlan(Struct):
     """Everything needed to run one job, independent of executor and of where it came from."""
 
     job_id: str  # unique in the run, safe for display: "build", "build (1, linux)"
@@ -115,8 +112,7 @@ class JobPlan:
     egress: Template = None  # `jobs.<id>.egress` as written (issue 7 extension), for `network`
 
 
-@dataclass
-class RunnerInfo:
+class RunnerInfo(Struct):
     """The host side of a job: the `runner` context and where per-job directories go."""
 
     name: str = "github-runner"
@@ -137,16 +133,14 @@ class RunnerInfo:
     network: Callable[[JobPlan], Any] | None = None
 
 
-@dataclass
-class StepOutcome:
+class StepOutcome(Struct):
     id: str
     outcome: JobResult
     conclusion: JobResult
     outputs: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass
-class JobOutcome:
+class JobOutcome(Struct):
     """What running a JobPlan produced: feeds the `needs` context and the job's conclusion."""
 
     job_id: str

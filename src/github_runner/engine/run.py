@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from github_runner.engine import graph, matrix, templates
 from github_runner.engine.events import JobFinished, Reporter, RunFinished, RunStarted
-from github_runner.engine.expressions import EvalContext, ExpressionError, evaluate_condition, to_string
+from github_runner.engine.expressions import (
+    EvalContext,
+    ExpressionError,
+    evaluate_condition,
+    to_string,
+)
 from github_runner.engine.job import run_job
 from github_runner.engine.output import JobLog
 from github_runner.engine.plan import JobOutcome, RunnerInfo
@@ -24,8 +30,7 @@ from github_runner.engine.workflow import Job, Workflow
 from github_runner.secrets.store import SecretStore, hold
 
 
-@dataclass
-class RunOptions:
+class RunOptions(Struct):
     event_name: str
     github: dict[str, Any]  # the run's github context (event, sha, ref, repository...)
     secrets: Mapping[str, str] = field(default_factory=dict)  # a SecretStore, or a dict to hold
@@ -39,8 +44,7 @@ class RunOptions:
     grace_seconds: float = 7.5
 
 
-@dataclass
-class RunResult:
+class RunResult(Struct):
     result: str
     jobs: dict[str, str]  # job id (with matrix suffix) -> result
     outcomes: dict[str, JobOutcome]

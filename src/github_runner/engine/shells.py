@@ -22,8 +22,9 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 DEFAULT_ARGUMENTS: dict[str, str] = {
     "cmd": '/D /E:ON /V:OFF /S /C "CALL "{0}""',
@@ -138,8 +139,7 @@ def which(command: str, path: str | None) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class ShellCommand:
+class ShellCommand(Struct, frozen=True):
     shell: str  # the shell name the runner keys its tables by: "sh" (default), "bash", "perl"...
     program: str  # resolved executable (or the bare name when resolved inside a container)
     args_format: str  # e.g. "-e {0}"

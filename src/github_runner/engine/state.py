@@ -8,16 +8,16 @@ job status) without importing each other.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
 
 from github_runner.engine.output import JobLog
 from github_runner.engine.plan import JobPlan, RunnerInfo
 
 
-@dataclass
-class Scope:
+class Scope(Struct):
     """Where steps run: the job itself, or a composite action (its own `steps`, `inputs`...)."""
 
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)  # the `steps` context
@@ -36,8 +36,7 @@ class Scope:
         return self.owner or step_id
 
 
-@dataclass
-class JobState:
+class JobState(Struct):
     plan: JobPlan
     runner: RunnerInfo
     sandbox: Any  # executors.base.JobSandbox

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import signal
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
+
+from msgspec import Struct, field
 
 
 class ExecutorError(Exception):
@@ -38,15 +39,13 @@ class ExecutorError(Exception):
     """
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(Struct, frozen=True):
     memory_bytes: int | None = None
     cpus: float | None = None
     pids: int | None = None
 
 
-@dataclass(frozen=True)
-class ContainerSpec:
+class ContainerSpec(Struct, frozen=True):
     """A job container (`container:`) or service container (`services:`)."""
 
     image: str
@@ -71,8 +70,7 @@ class NetworkHook(Protocol):
     async def detach(self) -> None: ...
 
 
-@dataclass(frozen=True)
-class JobSpec:
+class JobSpec(Struct, frozen=True):
     job_id: str  # unique, safe for names: used in labels, cgroup and netns names
     work_dir: Path  # host dir that holds everything below
     workspace: Path  # host path of GITHUB_WORKSPACE

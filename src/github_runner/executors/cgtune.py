@@ -19,8 +19,9 @@ from __future__ import annotations
 import logging
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,7 @@ _MOUNT_FLAGS = {"ro": 1, "nosuid": 2, "nodev": 4, "noexec": 8, "noatime": 1024, 
                 "relatime": 1 << 21, "strictatime": 1 << 24}
 
 
-@dataclass(frozen=True)
-class CgroupMount:
+class CgroupMount(Struct, frozen=True):
     """One cgroup hierarchy mount from mountinfo."""
 
     target: str
@@ -48,8 +48,7 @@ class CgroupMount:
         return OPTION in self.super_opts
 
 
-@dataclass(frozen=True)
-class TuneResult:
+class TuneResult(Struct, frozen=True):
     """What `ensure()` found or did. `attempted`: whether a remount syscall was made."""
 
     on: bool

@@ -22,9 +22,10 @@ import ipaddress
 import os
 import socket
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from github_runner.executors.base import ContainerSpec, ExecutorError, JobSpec, Limits, Process
 from github_runner.executors.dockerexec import DockerExecProcess
@@ -62,8 +63,7 @@ def _client() -> Any:
         ) from None
 
 
-@dataclass(frozen=True)
-class Prepared:
+class Prepared(Struct, frozen=True):
     """Everything validated before the first side effect."""
 
     image: str

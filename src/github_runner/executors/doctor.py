@@ -8,8 +8,9 @@ import os
 import pwd
 import shutil
 import subprocess
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from github_runner.executors import cgroups, cgtune
 from github_runner.executors.sandbox import TOOLS
@@ -18,8 +19,7 @@ from github_runner.executors.users import DEFAULT_JOB_USER
 NAMESPACES = ("user", "pid", "mnt", "ipc", "uts", "cgroup", "net")
 
 
-@dataclass
-class Check:
+class Check(Struct):
     name: str
     ok: bool
     detail: str
@@ -27,8 +27,7 @@ class Check:
     advisory: bool = False  # a tuning, not a protection: does not make the executor "not ready"
 
 
-@dataclass
-class Report:
+class Report(Struct):
     executor: str
     boundary: str
     checks: list[Check] = field(default_factory=list)

@@ -12,15 +12,15 @@ import os
 import pwd
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from github_runner.executors.base import ExecutorError
 
 DEFAULT_JOB_USER = "ghr-job"  # what root drops to when no `user` is configured (sandbox)
 
 
-@dataclass(frozen=True)
-class JobUser:
+class JobUser(Struct, frozen=True):
     name: str
     uid: int
     gid: int

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import base64
 import re
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 from cryptography.hazmat.primitives import padding as sympadding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from msgspec import Struct
 
 from github_runner.github.errors import (
     AccessDeniedError,
@@ -72,8 +72,7 @@ def expand(template: str, values: dict[str, Any]) -> str:
     return _PLACEHOLDER.sub(sub, template).lstrip("/")
 
 
-@dataclass
-class VssConnection:
+class VssConnection(Struct):
     """A connection to one pipelines tenant: base URL, credential and resolved routes."""
 
     api: ApiClient
@@ -136,8 +135,7 @@ def decrypt_message(aes_key: bytes, iv_b64: str, body_b64: str) -> str:
     return text.removeprefix("\ufeff")
 
 
-@dataclass
-class V1Session:
+class V1Session(Struct):
     session_id: str
     aes_key: bytes | None
     raw: dict[str, Any]

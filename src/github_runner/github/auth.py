@@ -13,12 +13,17 @@ import json
 import logging
 import time
 import uuid
-from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from msgspec import Struct
 
-from github_runner.github.errors import AuthError, ClockSkewError, HTTPStatusError, RunnerDeletedError
+from github_runner.github.errors import (
+    AuthError,
+    ClockSkewError,
+    HTTPStatusError,
+    RunnerDeletedError,
+)
 from github_runner.github.http import ApiClient
 
 log = logging.getLogger("github_runner.github.auth")
@@ -106,8 +111,7 @@ def unwrap_session_key(key: rsa.RSAPrivateKey, wrapped_b64: str, *, sha256: bool
                        padding.OAEP(mgf=padding.MGF1(algo), algorithm=algo, label=None))
 
 
-@dataclass
-class _Token:
+class _Token(Struct):
     value: str
     expires_at: float
 

@@ -14,13 +14,14 @@ import ipaddress
 import logging
 import random
 import ssl
+import sys
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-import sys
 from typing import Any, Protocol
+
+from msgspec import Struct, field
 
 # httpx imports its command-line tool (and with it rich and pygments, ~5 MB) unless that import
 # fails; the listener's idle footprint matters more than `httpx` the CLI, which we never use.
@@ -62,8 +63,7 @@ class StaticCredential:
         return "StaticCredential(***)"
 
 
-@dataclass(frozen=True)
-class HttpSettings:
+class HttpSettings(Struct, frozen=True):
     ca_bundle: Path | None = None
     proxy: str | None = None
     no_proxy: tuple[str, ...] = ()
@@ -118,8 +118,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when - (now if now is not None else time.time()))
 
 
-@dataclass
-class RateLimit:
+class RateLimit(Struct):
     limit: int = 0
     remaining: int = 0
     reset: float = 0.0  # epoch seconds
@@ -144,8 +143,7 @@ def user_agent(extra: str = "") -> str:
     return f"{ua} {extra}".strip()
 
 
-@dataclass
-class ApiClient:
+class ApiClient(Struct):
     """Wraps one `httpx.AsyncClient`; use as an async context manager."""
 
     settings: HttpSettings = field(default_factory=HttpSettings)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
 from collections.abc import Callable
 from typing import Any
+
+from msgspec import Struct, field
+from msgspec.structs import asdict
 
 EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
 
@@ -63,8 +65,7 @@ def as_int(v: Any, default: int = 0) -> int:
     return int(str(v))
 
 
-@dataclass
-class RunnerSettingsFile:
+class RunnerSettingsFile(Struct):
     """`.runner`: which service, which agent, which transport."""
 
     agent_id: int
@@ -111,8 +112,7 @@ class RunnerSettingsFile:
         )
 
 
-@dataclass
-class CredentialsFile:
+class CredentialsFile(Struct):
     """`.credentials`: how to get an OAuth token (no secret in here; the key is separate)."""
 
     client_id: str
@@ -144,8 +144,7 @@ class CredentialsFile:
         )
 
 
-@dataclass(frozen=True)
-class QueueMessage:
+class QueueMessage(Struct, frozen=True):
     """One message from the v1 queue or the broker, already decrypted."""
 
     message_id: int
@@ -156,8 +155,7 @@ class QueueMessage:
         return json.loads(self.body)
 
 
-@dataclass(frozen=True)
-class JobReference:
+class JobReference(Struct, frozen=True):
     """Body of a broker `RunnerJobRequest`: where to acquire the job."""
 
     runner_request_id: str
@@ -228,8 +226,7 @@ def unwrap(body: Any) -> list[Any]:
     return body if isinstance(body, list) else []
 
 
-@dataclass(frozen=True)
-class JobEssentials:
+class JobEssentials(Struct, frozen=True):
     """The few job-message fields needed to report on a job without running it.
 
     The listener uses this to fail a job whose worker crashed; the worker uses it to find its

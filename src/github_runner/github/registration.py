@@ -11,11 +11,11 @@ import binascii
 import json
 import logging
 import platform
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+from msgspec import Struct, field
 
 from github_runner.config.state import StateDir, StateError
 from github_runner.github import actions
@@ -48,8 +48,7 @@ class RegistrationError(GitHubError):
     """One line saying what to fix."""
 
 
-@dataclass(frozen=True)
-class GitHubURL:
+class GitHubURL(Struct, frozen=True):
     url: str
     scheme: str
     host: str
@@ -113,8 +112,7 @@ def _labels(user: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-@dataclass
-class RegisterRequest:
+class RegisterRequest(Struct):
     url: str
     token: str
     name: str

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from msgspec import Struct, field
 
 from github_runner.github import runservice
 from github_runner.github.actions import (
@@ -32,8 +33,7 @@ from github_runner.github.results import ResultsClient, ts
 ANNOTATION_LEVEL = {"error": "failure", "warning": "warning", "notice": "notice", "debug": "notice"}
 
 
-@dataclass
-class StepRecord:
+class StepRecord(Struct):
     record_id: str
     number: int
     name: str

@@ -9,7 +9,8 @@ another runtime). `--cap-add` is allowed only for capabilities listed in the exe
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from github_runner.executors.base import ExecutorError
 from github_runner.executors.limits import parse_cpus, parse_memory, parse_pids
@@ -54,8 +55,7 @@ REFUSED: dict[str, str] = {
 FLAGS = {"--read-only", "--init", "--rm", "--tty", "-t", "--interactive", "-i"}
 
 
-@dataclass
-class ContainerOptions:
+class ContainerOptions(Struct):
     env: dict[str, str] = field(default_factory=dict)
     memory: int | None = None
     cpus: float | None = None

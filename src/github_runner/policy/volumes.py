@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from github_runner.executors.base import ExecutorError
 
@@ -20,8 +21,7 @@ SENSITIVE_FILES = ("/var/run/docker.sock", "/run/docker.sock", "/run/containerd/
 RESERVED_TARGETS = ("/__w", "/__t", "/__e")  # where the executor mounts the job's own dirs
 
 
-@dataclass(frozen=True)
-class Volume:
+class Volume(Struct, frozen=True):
     source: str | None  # absolute host path, a volume name, or None for an anonymous volume
     target: str
     read_only: bool

@@ -18,7 +18,8 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 GITHUB_TOKEN_PREFIXES: tuple[str, ...] = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")
 GITLAB_TOKEN_PREFIXES: tuple[str, ...] = (
@@ -36,8 +37,7 @@ SENSITIVE_QUERY_KEYS: tuple[str, ...] = (
 WORD_BREAK = frozenset(range(0x21)) | {0x7F}
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(Struct, frozen=True):
     """One detection: `span` must not be cut by a stream boundary; `mask` is replaced."""
 
     span: tuple[int, int]

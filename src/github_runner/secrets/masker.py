@@ -26,7 +26,8 @@ import logging
 import threading
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from github_runner.secrets import detectors as det
 from github_runner.secrets.encoders import DEFAULT_ENCODERS, Encoder, derived_forms
@@ -43,8 +44,7 @@ WORD_HOLD_CAP = 64 * 1024
 _PREFIX_KEY = 4
 
 
-@dataclass
-class _Compiled:
+class _Compiled(Struct):
     """An immutable snapshot of the patterns; streams keep using one while `add` builds the next.
 
     One matcher over secrets and detector anchors together (secrets first, then anchors), so

@@ -8,8 +8,9 @@ returned for the Masker too. Anything unusable raises `MessageFormatError` namin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from github_runner.engine.plan import ContainerPlan, DefaultsRun, JobPlan, StepPlan
 from github_runner.engine.workflow.errors import Pos
@@ -82,8 +83,7 @@ def context_value(v: Any, where: str = "contextData") -> Any:
     raise MessageFormatError(f"{where}: unknown PipelineContextData type {t}")
 
 
-@dataclass
-class Converted:
+class Converted(Struct):
     plan: JobPlan
     mask_values: list[str] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)

@@ -235,14 +235,15 @@ async def _complete(transport: Any, reporter: Any, conclusion: str, outputs: dic
 
 def _preload() -> None:
     """Import the engine before the job arrives: a warm worker starts its first step sooner."""
+    # httpx loads its async backend on the first request (~0.1 s): do it now, not mid-job
+    import anyio._backends._asyncio  # noqa: F401
+    import httpcore._async.http11  # noqa: F401
+
     import github_runner.engine.job  # noqa: F401
     import github_runner.executors  # noqa: F401
     import github_runner.secrets.masker  # noqa: F401
     import github_runner.worker.convert  # noqa: F401
     import github_runner.worker.reporter  # noqa: F401
-    # httpx loads its async backend on the first request (~0.1 s): do it now, not mid-job
-    import anyio._backends._asyncio  # noqa: F401
-    import httpcore._async.http11  # noqa: F401
 
 
 async def main() -> int:

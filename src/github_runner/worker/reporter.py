@@ -16,8 +16,9 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
 from typing import Any
+
+from msgspec.structs import asdict
 
 from github_runner.engine.events import (
     Annotation,

@@ -20,7 +20,8 @@ from github_runner.executors.settings import ExecutorSettings
 s = ExecutorSettings.model_validate({"name": "shell", "allow_root": True,
                                      "tune_cgroup_migrations": sys.argv[1] == "on"})
 s.build(); s.build()  # a second executor must not tune (or log) again
-print(json.dumps(cgtune.ensure(s.tune_cgroup_migrations).__dict__))
+from msgspec.json import encode
+print(encode(cgtune.ensure(s.tune_cgroup_migrations)).decode())
 """
 
 
@@ -70,7 +71,7 @@ def test_remount_keeps_every_other_option() -> None:
 
 def test_enabled_executor_after_a_disabled_one_still_tunes() -> None:
     code = ("import json; from github_runner.executors import cgtune; cgtune.ensure(False); "
-            "print(json.dumps(cgtune.ensure(True).__dict__))")
+            "from msgspec.json import encode; print(encode(cgtune.ensure(True)).decode())")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert "off by setting" not in json.loads(p.stdout)["detail"]

@@ -8,15 +8,15 @@ names the step.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from github_runner.engine.plan import StepPlan
 from github_runner.engine.state import JobState, Scope
 
 
-@dataclass
-class ActionResult:
+class ActionResult(Struct):
     outcome: str
     outputs: dict[str, str] = field(default_factory=dict)
 

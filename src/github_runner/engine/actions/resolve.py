@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from github_runner.engine.plan import StepPlan
 from github_runner.engine.state import JobState
@@ -14,8 +15,7 @@ from github_runner.engine.steps import StepError
 _REMOTE = re.compile(r"^(?P<owner>[^/@\s]+)/(?P<repo>[^/@\s]+)(?P<path>/[^@\s]*)?@(?P<ref>\S+)$")
 
 
-@dataclass
-class Action:
+class Action(Struct):
     kind: str  # "composite" | "checkout"
     directory: Path | None = None
     manifest: Any = None

@@ -13,8 +13,9 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from github_runner.engine.commands.effects import (
     AddPath,
@@ -121,8 +122,7 @@ def build_path(prepend: Sequence[str], original: str) -> str:
     return f"{front}:{original}" if original else front
 
 
-@dataclass
-class FileCommandResult:
+class FileCommandResult(Struct):
     effects: list[Effect] = field(default_factory=list)
     failed: bool = False
 
@@ -205,8 +205,7 @@ def _empty(path: Path) -> bool:
         return False
 
 
-@dataclass(frozen=True)
-class StepFiles:
+class StepFiles(Struct, frozen=True):
     """The five file-command files of one step, on the host."""
 
     paths: dict[str, Path]

@@ -20,9 +20,10 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
 
 from github_runner.engine.commands.effects import Debug, Effect, Issue
 
@@ -63,15 +64,13 @@ class MatcherError(ValueError):
     """The matcher file is invalid; the message is the runner's."""
 
 
-@dataclass(frozen=True)
-class PatternConfig:
+class PatternConfig(Struct, frozen=True):
     regex: Any  # a compiled `regex` pattern
     groups: dict[str, int]  # field name -> group index
     loop: bool = False
 
 
-@dataclass(frozen=True)
-class MatcherConfig:
+class MatcherConfig(Struct, frozen=True):
     owner: str
     severity: str
     from_path: str
@@ -146,8 +145,7 @@ def load_matchers(path: str) -> list[MatcherConfig]:
     return parse_matchers(document)
 
 
-@dataclass
-class Match:
+class Match(Struct):
     values: dict[str, str | None] = field(default_factory=dict)
 
 

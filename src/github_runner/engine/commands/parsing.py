@@ -12,7 +12,8 @@ substring searches and nothing else.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, MutableMapping
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 V2_KEY = "::"
 V1_PREFIX = "##["
@@ -97,8 +98,7 @@ class Properties(MutableMapping[str, str]):
         return dict(self.items())
 
 
-@dataclass(slots=True)
-class ActionCommand:
+class ActionCommand(Struct):
     command: str  # as written in the line (lookups are case-insensitive)
     properties: Properties = field(default_factory=Properties)
     data: str = ""

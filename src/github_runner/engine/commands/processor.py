@@ -23,8 +23,9 @@ from __future__ import annotations
 import ntpath
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Protocol
+
+from msgspec import Struct, field
 
 from github_runner.engine.commands.effects import (
     AddMatcher,
@@ -51,7 +52,12 @@ from github_runner.engine.commands.matchers import (
     load_matchers,
     matcher_timeout,
 )
-from github_runner.engine.commands.parsing import ActionCommand, CommandNames, Properties, parse_command
+from github_runner.engine.commands.parsing import (
+    ActionCommand,
+    CommandNames,
+    Properties,
+    parse_command,
+)
 
 STOP_COMMAND = "stop-commands"
 ALLOW_UNSECURE_COMMANDS = "ACTIONS_ALLOW_UNSECURE_COMMANDS"
@@ -120,8 +126,7 @@ def dotnet_bool(value: str | None) -> bool:
     return value is not None and value.strip().lower() == "true"
 
 
-@dataclass
-class JobCommandState:
+class JobCommandState(Struct):
     """Command state the runner keeps per job, shared by every step's processor."""
 
     telemetry: list[str] = field(default_factory=list)
@@ -135,8 +140,7 @@ class JobCommandState:
             self.telemetry.append(f"DeprecatedCommand: {command}")
 
 
-@dataclass(frozen=True)
-class CommandSettings:
+class CommandSettings(Struct, frozen=True):
     """Server-side switches the runner reads from job variables; defaults are github.com's."""
 
     enhanced_annotations: bool = True  # DistributedTask.EnhancedAnnotations (`notice`, title...)
@@ -152,8 +156,7 @@ class CommandSettings:
         )
 
 
-@dataclass(slots=True)  # not frozen: a frozen dataclass costs ~4x more to build per line
-class LineResult:
+class LineResult(Struct):
     processed: bool  # the line was taken as a command (not plain output)
     effects: tuple[Effect, ...]
 

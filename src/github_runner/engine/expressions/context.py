@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
 
 from .values import CaseInsensitiveDict, lookup
 
 
-@dataclass
-class EvalContext:
+class EvalContext(Struct):
     """Named values plus the run state the status functions and `hashFiles` need.
 
     - `contexts`: top-level named values (`github`, `env`, `matrix`, ...), looked up

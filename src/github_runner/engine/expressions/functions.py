@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
 
 from .errors import ExpressionError
 from .hashfiles import fn_hash_files
@@ -260,8 +261,7 @@ def fn_case(ctx: EvalContext, args: Sequence[Node]) -> Any:
     return args[-1].eval(ctx)
 
 
-@dataclass(frozen=True)
-class FunctionSpec:
+class FunctionSpec(Struct, frozen=True):
     name: str
     min_args: int
     max_args: int

@@ -12,13 +12,13 @@ import os
 import posixpath
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 _MAGIC = re.compile(r"[*?\[]")
 
 
-@dataclass(frozen=True)
-class GlobPattern:
+class GlobPattern(Struct, frozen=True):
     negate: bool
     regex: re.Pattern[str]
     search_root: str

@@ -8,9 +8,10 @@ form. A `}}` inside a quoted string literal does not close an expression.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
 
 from .errors import ExpressionError
 from .parser import parse
@@ -24,8 +25,7 @@ OPEN = "${{"
 CLOSE = "}}"
 
 
-@dataclass(frozen=True, slots=True)
-class Segment:
+class Segment(Struct, frozen=True):
     """A literal run (`is_expression` False) or the trimmed text inside one `${{ }}`."""
 
     text: str

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import Enum, auto
+
+from msgspec import Struct
 
 from .errors import ExpressionError
 from .values import is_space, parse_number
@@ -38,8 +39,7 @@ class T(Enum):
     NAMED_VALUE = auto()
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(Struct, frozen=True):
     kind: T
     raw: str
     index: int  # 0-based offset in the expression

@@ -8,9 +8,10 @@ pass; this module only adds the end-of-expression, length and depth checks.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import replace
 from functools import lru_cache
 from typing import NoReturn
+
+from msgspec.structs import replace
 
 from .errors import ExpressionError
 from .functions import BUILTINS, UNLIMITED, FunctionSpec

@@ -1,6 +1,6 @@
 """`--json FILE`: one JSON object per engine event, for tools and tests.
 
-Each line is the event's dataclass fields plus `"type"` (the event class name). Every event
+Each line is the event's struct fields plus `"type"` (the event class name). Every event
 but a log line is flushed at once, so a `tail -f` or a crashed run has every step and job
 boundary; log lines are flushed with them (a 100 000-line log would otherwise cost 100 000
 flushes).
@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import IO
+
+from msgspec.structs import asdict
 
 from github_runner.engine.events import Event, LogLine
 
@@ -25,8 +27,8 @@ class JsonlReporter:
             self._owned = False
 
     async def emit(self, event: Event) -> None:
-        # Events are flat frozen dataclasses: their __dict__ is the record (asdict deep-copies).
-        record = {"type": type(event).__name__, **vars(event)}
+        # Events are flat frozen structs: their fields are the record.
+        record = {"type": type(event).__name__, **asdict(event)}
         self._file.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
         if not isinstance(event, LogLine):  # log lines ride along with the next step/job event
             self._file.flush()

@@ -6,9 +6,10 @@ so a broken local action fails before any of its steps starts, with a message na
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
 
 from .convert import Converter
 from .errors import ErrorList, WorkflowError
@@ -20,8 +21,7 @@ from .tokens import MappingToken, SequenceToken, string_value
 MANIFEST_NAMES = ("action.yml", "action.yaml")
 
 
-@dataclass
-class ActionRuns(Node):
+class ActionRuns(Node, Struct):
     using: str | None = None  # composite, node12/16/20/24, docker (as written; the engine decides)
     steps: list[Step] = field(default_factory=list)  # composite
     main: str | None = None  # node
@@ -37,8 +37,7 @@ class ActionRuns(Node):
     env: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class ActionManifest(Node):
+class ActionManifest(Node, Struct):
     path: str
     name: str | None = None
     description: str | None = None

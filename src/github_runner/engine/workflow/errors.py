@@ -8,11 +8,10 @@ problem: it appends to an `ErrorList` and raises one `WorkflowError` at the end.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 
-@dataclass(frozen=True, slots=True)
-class Pos:
+class Pos(Struct, frozen=True):
     """Where a node starts in its file, 1-based like GitHub's messages."""
 
     file: str

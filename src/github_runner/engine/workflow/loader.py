@@ -12,8 +12,9 @@ on disk, `./.github/workflows/x.yml` refs resolve against the repository holding
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from .convert import Converter
 from .errors import ErrorList, WorkflowError
@@ -28,8 +29,7 @@ from .yamlread import YamlFatal, read_yaml
 Resolver = Callable[[str], "str | None"]
 
 
-@dataclass
-class ReaderOptions:
+class ReaderOptions(Struct):
     """GitHub's parser limits and switches (the reader vectors set them in their document 0)."""
 
     max_file_size: int = 0  # characters; 0 = no limit

@@ -14,8 +14,9 @@ that key's value), so a run-time error can say `file (Line: L, Col: C)` like Git
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from .errors import Pos
 
@@ -50,12 +51,12 @@ def condition_expression(raw_if: str | bool | float | None) -> str:
     return f"success() && ({text})"
 
 
-@dataclass
-class Node:
-    """Source position of an object and of each of its keys' values."""
+class Node(Struct, kw_only=True, repr_omit_defaults=True):
+    """Source position of an object and of each of its keys' values (keyword-only, last in
+    the field order, so subclasses keep their positional fields)."""
 
-    pos: Pos | None = field(default=None, kw_only=True, repr=False, compare=False)
-    positions: dict[str, Pos] = field(default_factory=dict, kw_only=True, repr=False, compare=False)
+    pos: Pos | None = None
+    positions: dict[str, Pos] = field(default_factory=dict)
 
     def where(self, key: str | None = None) -> Pos | None:
         """Position of `key`'s value, or of the object itself."""
@@ -64,7 +65,6 @@ class Node:
         return self.positions.get(key, self.pos)
 
 
-@dataclass
 class Step(Node):
     id: str | None  # the `id:` as written, None when not given
     context_id: str  # `id`, or GitHub's generated one: `__run`, `__actions_checkout`, `__run_2`
@@ -95,7 +95,6 @@ class Step(Node):
         return self.pos.col if self.pos else 0
 
 
-@dataclass
 class Strategy(Node):
     matrix: Raw = None  # raw template: mapping (vectors, include, exclude) or `${{ }}` string
     fail_fast: Raw = True
@@ -104,7 +103,6 @@ class Strategy(Node):
     expression: str | None = None
 
 
-@dataclass
 class Job(Node):
     id: str
     name: Raw = None  # None: the UI shows the id (plus matrix values)
@@ -143,7 +141,6 @@ class Job(Node):
         return self.uses is not None
 
 
-@dataclass
 class Workflow(Node):
     path: str
     name: Raw = None

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
 
 from .tokens import LiteralToken
 
@@ -23,14 +24,12 @@ UNLIMITED = 2**31 - 1  # a context function's `MAX` argument count
 _FUNCTION_ITEM = re.compile(r"^([a-zA-Z0-9_]+)\(([0-9]+),([0-9]+|MAX)\)$")
 
 
-@dataclass
-class Property:
+class Property(Struct):
     type: str
     required: bool = False
 
 
-@dataclass
-class Definition:
+class Definition(Struct):
     name: str
     kind: str  # null, boolean, number, string, sequence, mapping, one-of
     context: list[str] = field(default_factory=list)
@@ -180,8 +179,7 @@ class Schema:
         return []
 
 
-@dataclass(frozen=True)
-class DefinitionInfo:
+class DefinitionInfo(Struct, frozen=True):
     """A definition plus the expression context accumulated from the root down to it."""
 
     definition: Definition

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 from typing import Literal as Lit
+
+from msgspec import Struct, field
 
 from .errors import Pos
 
@@ -40,8 +41,7 @@ def format_number(value: float) -> str:
     return text
 
 
-@dataclass
-class Token:
+class Token(Struct):
     pos: Pos | None
 
     @property
@@ -52,7 +52,6 @@ class Token:
         raise NotImplementedError
 
 
-@dataclass
 class LiteralToken(Token):
     kind: Kind
     value: str | bool | int | float | None
@@ -75,7 +74,6 @@ class LiteralToken(Token):
         return LiteralToken(self.pos, "string", str(self))
 
 
-@dataclass
 class ExpressionToken(Token):
     """A value that is an expression: `expr` is the text GitHub evaluates (a `format()` call when
     literal text surrounds `${{ }}`); `raw` is the value as written."""
@@ -97,7 +95,6 @@ class ExpressionToken(Token):
         return self.raw
 
 
-@dataclass
 class SequenceToken(Token):
     items: list[Token] = field(default_factory=list)
 
@@ -108,7 +105,6 @@ class SequenceToken(Token):
         return [item.to_raw() for item in self.items]
 
 
-@dataclass
 class MappingToken(Token):
     pairs: list[tuple[Token, Token]] = field(default_factory=list)
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Protocol
 
 import hvac
 import hvac.exceptions
 import requests
+from msgspec import Struct
 
 from github_runner.secrets.providers import ProviderError
 from github_runner.secrets.store import SecretStore
@@ -49,8 +49,7 @@ class VaultError(ProviderError):
     """Names the Vault path (or the auth step) and the HTTP status."""
 
 
-@dataclass(frozen=True)
-class VaultRef:
+class VaultRef(Struct, frozen=True):
     mount: str
     path: str
     key: str
