@@ -80,6 +80,44 @@ def _timed_on_terminal(argv: list[str], **kw: object) -> float:
     return elapsed
 
 
+# Lists, at exit, every module a run imported (exec runs atexit handlers before its fast exit).
+_LIST_MODULES = """
+import atexit, sys
+out = sys.argv[1]
+atexit.register(lambda: open(out, "w").write("\\n".join(sys.modules)))
+sys.argv = ["github-runner", *sys.argv[2:]]
+from github_runner.cli.main import main
+main()
+"""
+# Imports the listed modules and nothing else, then leaves the way exec does.
+_IMPORT_MODULES = """
+import importlib, os, sys
+for name in open(sys.argv[1]).read().split():
+    try:
+        importlib.import_module(name)
+    except Exception:
+        pass
+os._exit(0)
+"""
+
+
+def _split_imports(repo: Path, tmp: Path, env: dict[str, str]) -> tuple[list[str], Path, Path]:
+    """The modules a cold one-step run imports, as two import lists: everything but the
+    project's own (the standard library and the dependencies, in the run's order), and that
+    plus the project's modules. Timing an interpreter that imports each list (and runs nothing)
+    splits the cold run into what its libraries cost, what our modules cost, and the run."""
+    listing = tmp / "modules.txt"
+    subprocess.run([sys.executable, "-c", _LIST_MODULES, str(listing), "exec", "-C", str(repo)],
+                   check=True, stdout=subprocess.DEVNULL, env=env)
+    names = [n for n in listing.read_text().split() if n != "__main__"]
+    ours = [n for n in names if n == "github_runner" or n.startswith("github_runner.")]
+    libraries = tmp / "libraries.txt"
+    libraries.write_text("\n".join(n for n in names if n not in ours))
+    everything = tmp / "everything.txt"
+    everything.write_text("\n".join(names))
+    return ours, libraries, everything
+
+
 def raw_bash(steps: int, tmp: Path) -> float:
     """The floor: the same scripts, each written to a file and run with `bash -e`."""
     start = time.perf_counter()
@@ -153,6 +191,7 @@ def main() -> int:
         _write_workflow(many, args.steps)
         _write_workflow(one, 1)
         _timed(_exec_argv(one), env=env)  # warm-up: bytecode, page cache
+        ours, run_libraries, run_modules = _split_imports(one, tmp, env)
         # Rounds interleave the measurements, so that a burst of other load on the machine
         # hits all of them alike instead of skewing one (the per-step figure is a difference).
         rounds: list[tuple[float, ...]] = []
@@ -165,8 +204,11 @@ def main() -> int:
                 _timed(["python3", "-c", "pass"], env=env),
                 _timed([sys.executable, "-c", LIBRARY_FLOOR], env=env),
                 _timed_on_terminal(_exec_argv(one), env=tty_env),
+                _timed([sys.executable, "-c", _IMPORT_MODULES, str(run_libraries)], env=env),
+                _timed([sys.executable, "-c", _IMPORT_MODULES, str(run_modules)], env=env),
             ))
-        floor, isolated, full, single, python, libraries, on_tty = (min(column) for column in zip(*rounds))
+        (floor, isolated, full, single, python, libraries, on_tty, imports_theirs,
+         imports_all) = (min(column) for column in zip(*rounds))
     # Fixed start-up cost (imports, job set-up) is measured by the 1-step run; the per-step
     # overhead is what the other steps add beyond the raw spawn floor.
     per_step = ((full - single) - floor * (args.steps - 1) / args.steps) / (args.steps - 1) * 1000
@@ -181,6 +223,10 @@ def main() -> int:
     print(f"exec, 1-step workflow (cold): {single * 1000:7.1f} ms = {single / python:.1f}x python3 -c pass (target <= 8x)")
     print(f"  floor, python importing only its libraries (asyncio, ruamel.yaml, click, msgspec, hyperscan): "
           f"{libraries * 1000:5.1f} ms = {libraries / python:.1f}x")
+    print(f"  split of the cold run: interpreter + every non-project module it imports "
+          f"{imports_theirs * 1000:5.1f} ms = {imports_theirs / python:.1f}x;")
+    print(f"    + the project's {len(ours)} modules {(imports_all - imports_theirs) * 1000:+5.1f} ms; "
+          f"+ the run itself (read, validate, plan, spawn, report) {(single - imports_all) * 1000:+5.1f} ms")
     print(f"  the same run on a terminal (colours, rich table): {on_tty * 1000:5.1f} ms = {on_tty / python:.1f}x")
     return 0
 

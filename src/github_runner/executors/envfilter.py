@@ -17,8 +17,9 @@ and are always removed.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping
-from fnmatch import fnmatchcase
+from fnmatch import translate
 
 RUNNER_CREDENTIALS: tuple[str, ...] = (
     "GITHUB_RUNNER_*",
@@ -44,8 +45,13 @@ INHERITED_JOB_CREDENTIALS: tuple[str, ...] = (
 )
 
 
-def _matches(name: str, patterns: Iterable[str]) -> bool:
-    return any(fnmatchcase(name, p) for p in patterns)
+def _glob_union(patterns: Iterable[str]) -> re.Pattern[str]:
+    """One regular expression for a set of globs (`fnmatchcase` semantics): a job's ~50
+    variables are checked against one compiled pattern instead of each glob in turn."""
+    return re.compile("|".join(f"(?:{translate(p)})" for p in patterns) or "(?!)")
+
+
+_INHERITED = _glob_union(INHERITED_JOB_CREDENTIALS)
 
 
 class EnvFilter:
@@ -57,12 +63,13 @@ class EnvFilter:
         host_env: Mapping[str, str] | None = None,
     ) -> None:
         self.always = RUNNER_CREDENTIALS + tuple(extra_patterns)
+        self._always = _glob_union(self.always)
         self.host_env = dict(os.environ if host_env is None else host_env)
 
     def denied(self, name: str, value: str) -> bool:
-        if _matches(name, self.always):
+        if self._always.match(name):
             return True
-        if _matches(name, INHERITED_JOB_CREDENTIALS):
+        if _INHERITED.match(name):
             return self.host_env.get(name) == value
         return False
 

@@ -10,7 +10,6 @@ process it started (`setsid`, double fork, `nohup`) is found and killed at job e
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -87,7 +86,7 @@ class ShellSandbox:
         self.envfilter = envfilter
         self.cgroup = cgroup
         self.no_new_privs = no_new_privs
-        self.mark = secrets.token_hex(8)
+        self.mark = os.urandom(8).hex()  # what secrets.token_hex does, without importing hmac
         self.procs: list[LocalProcess] = []
         self._steps = 0
         self._closed = False
