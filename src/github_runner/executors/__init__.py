@@ -7,9 +7,14 @@ The engine asks for an executor by name and gets an object satisfying
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from github_runner.executors.base import Executor, ExecutorError
+from github_runner.executors.errors import ExecutorError
+
+if TYPE_CHECKING:  # base needs msgspec; the package must import without it (images.py, CI set-up)
+    from github_runner.executors.base import Executor
+
+__all__ = ["BACKENDS", "ExecutorError", "get_executor"]
 
 BACKENDS: dict[str, str] = {
     "shell": "github_runner.executors.shell:ShellExecutor",

@@ -30,13 +30,12 @@ from typing import Protocol, runtime_checkable
 
 from msgspec import Struct, field
 
+from github_runner.executors.errors import ExecutorError  # re-exported: the backends raise it from here
 
-class ExecutorError(Exception):
-    """The job cannot be run on this executor (missing dependency, refused setting...).
-
-    The message names the setting and what to install or change. The job is reported failed;
-    it is never silently run on a weaker executor.
-    """
+__all__ = [
+    "ContainerSpec", "Executor", "ExecutorError", "JobSandbox", "JobSpec", "Limits", "NetworkHook",
+    "Process",
+]
 
 
 class Limits(Struct, frozen=True):

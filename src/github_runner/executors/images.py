@@ -22,7 +22,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from github_runner.executors.base import ExecutorError
+from github_runner.executors.errors import ExecutorError
 
 RECIPE = "2"  # bump when the recipes below change
 BUSYBOX = Path("/bin/busybox")
