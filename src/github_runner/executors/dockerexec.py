@@ -156,9 +156,13 @@ class DockerExecProcess:
         text = self._status.decode(errors="replace").strip().splitlines()
         if self._exited.is_set() and text and text[-1].isdigit():
             self._code = int(text[-1])
-        else:  # the wrapper itself died (container killed): ask dockerd
+        else:  # the wrapper itself died: the step was killed with its container
             info = await self._inspect()
-            self._code = int(info.get("ExitCode") or 0) or 137
+            code = int(info.get("ExitCode") or 0)
+            # runsc reports 128 (signal 0) for a process torn down with an OOM-killed sandbox;
+            # the step did not end by itself, so it reads as killed (128 + SIGKILL) unless
+            # dockerd names another signal.
+            self._code = code if code > 128 else 137
         return self._code
 
     async def signal(self, sig: int = signal.SIGINT) -> None:
