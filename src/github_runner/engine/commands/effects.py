@@ -27,7 +27,7 @@ def parse_int32(value: str | None) -> int | None:
     return number if -(2**31) <= number < 2**31 else None
 
 
-class Output(Struct):
+class Output(Struct, frozen=True):
     """One plain log line: ordinary step output, or a command line echoed back."""
 
     text: str

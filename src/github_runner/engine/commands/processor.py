@@ -156,7 +156,7 @@ class CommandSettings(Struct, frozen=True):
         )
 
 
-class LineResult(Struct):
+class LineResult(Struct, frozen=True):
     processed: bool  # the line was taken as a command (not plain output)
     effects: tuple[Effect, ...]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from msgspec import Struct, field
+from msgspec import field
 
 from .convert import Converter
 from .errors import ErrorList, WorkflowError
@@ -21,7 +21,7 @@ from .tokens import MappingToken, SequenceToken, string_value
 MANIFEST_NAMES = ("action.yml", "action.yaml")
 
 
-class ActionRuns(Node, Struct):
+class ActionRuns(Node):
     using: str | None = None  # composite, node12/16/20/24, docker (as written; the engine decides)
     steps: list[Step] = field(default_factory=list)  # composite
     main: str | None = None  # node
@@ -37,7 +37,7 @@ class ActionRuns(Node, Struct):
     env: dict[str, Any] = field(default_factory=dict)
 
 
-class ActionManifest(Node, Struct):
+class ActionManifest(Node):
     path: str
     name: str | None = None
     description: str | None = None
