@@ -109,17 +109,25 @@ class DockerExecProcess:
                 payload = self._recv_exact(size)
                 if stream == 2:
                     self._status += payload
-                    if self._status.endswith(b"\n"):
-                        self._loop.call_soon_threadsafe(self._exited.set)
-                elif payload:
-                    self._loop.call_soon_threadsafe(put, payload)
+                    if self._status.endswith(b"\n") and not self._deliver(self._exited.set):
+                        return
+                elif payload and not self._deliver(put, payload):
+                    return
                 if len(payload) < size:
                     break
         except OSError:
             pass
-        finally:
-            self._loop.call_soon_threadsafe(put, None)
-            self._loop.call_soon_threadsafe(self._eof.set)
+        if self._deliver(put, None):
+            self._deliver(self._eof.set)
+
+    def _deliver(self, callback: Any, *args: Any) -> bool:
+        """Hand `callback(*args)` to the step's event loop; False once that loop is closed (the
+        run ended without waiting for this step: its container going away ends the stream)."""
+        try:
+            self._loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError:
+            return False
+        return True
 
     async def _inspect(self) -> dict[str, Any]:
         return await asyncio.to_thread(_exec_inspect, self._api, self._exec_id)
