@@ -71,7 +71,8 @@ def _timed_on_terminal(argv: list[str], **kw: object) -> float:
     reader.start()
     try:
         start = time.perf_counter()
-        subprocess.run(argv, check=True, stdout=child_fd, stderr=subprocess.DEVNULL, **kw)  # type: ignore[call-overload]
+        subprocess.run(argv, check=True, stdout=child_fd, stderr=subprocess.DEVNULL,
+                       **kw)  # type: ignore[call-overload]
         elapsed = time.perf_counter() - start
     finally:
         os.close(child_fd)
@@ -221,13 +222,15 @@ def main() -> int:
     print(f"  of which the engine:         {per_step - executor_ms:6.2f} ms/step")
     print(f"python3 -c pass:              {python * 1000:7.1f} ms")
     print(f"exec, 1-step workflow (cold): {single * 1000:7.1f} ms = {single / python:.1f}x python3 -c pass (target <= 8x)")
-    print(f"  floor, python importing only the libraries the issue and standards name (asyncio, ruamel.yaml, click): "
-          f"{libraries * 1000:5.1f} ms = {libraries / python:.1f}x")
+    print(f"  floor, python importing only the libraries the issue and standards name "
+          f"(asyncio, ruamel.yaml, click): {libraries * 1000:5.1f} ms = {libraries / python:.1f}x")
     print(f"  split of the cold run: interpreter + every non-project module it imports "
           f"{imports_theirs * 1000:5.1f} ms = {imports_theirs / python:.1f}x;")
     print(f"    + the project's {len(ours)} modules {(imports_all - imports_theirs) * 1000:+5.1f} ms; "
-          f"+ the run itself (read, validate, plan, spawn, report) {(single - imports_all) * 1000:+5.1f} ms")
-    print(f"  the same run on a terminal (colours, rich table): {on_tty * 1000:5.1f} ms = {on_tty / python:.1f}x")
+          f"+ the run itself (read, validate, plan, spawn, report) "
+          f"{(single - imports_all) * 1000:+5.1f} ms")
+    print(f"  the same run on a terminal (colours, rich table): "
+          f"{on_tty * 1000:5.1f} ms = {on_tty / python:.1f}x")
     return 0
 
 

@@ -30,7 +30,7 @@ from typing import Protocol, runtime_checkable
 
 from msgspec import Struct, field
 
-from github_runner.executors.errors import ExecutorError  # re-exported: the backends raise it from here
+from github_runner.executors.errors import ExecutorError  # re-exported for the backends
 
 __all__ = [
     "ContainerSpec", "Executor", "ExecutorError", "JobSandbox", "JobSpec", "Limits", "NetworkHook",

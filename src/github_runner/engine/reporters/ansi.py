@@ -37,6 +37,10 @@ def colour_wanted(file: IO[str], environ: dict[str, str] | None = None) -> bool:
         return True
     if env.get("TERM", "") in ("dumb", "unknown"):
         return False
+    return is_terminal(file)
+
+
+def is_terminal(file: IO[str]) -> bool:
     try:
         return file.isatty()
     except (AttributeError, ValueError, OSError):

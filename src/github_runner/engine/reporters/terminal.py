@@ -6,7 +6,8 @@ table at the end lists every job with its result and duration, then the step fai
 
 Lines are written as plain text with ANSI styles (see `ansi.py`), not through rich: its markup
 and rendering engine cost ~0.5 ms a line, and a line needs no more than a colour. The summary
-table at the end is drawn by rich on a terminal, as plain columns when piped. User text is never interpreted as markup.
+table at the end is drawn by rich on a terminal, as plain columns when piped. User text is
+never interpreted as markup.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from github_runner.engine.events import (
     StepStarted,
     SummaryAppended,
 )
-from github_runner.engine.reporters.ansi import colour_wanted, style, summary_table
+from github_runner.engine.reporters.ansi import colour_wanted, is_terminal, style, summary_table
 
 _JOB_COLOURS = ("cyan", "magenta", "blue", "green", "yellow", "bright_cyan", "bright_magenta")
 _RESULT_STYLE = {"success": "green", "failure": "bold red", "cancelled": "yellow", "skipped": "dim"}
@@ -55,7 +56,7 @@ class TerminalReporter:
                 colour = console.color_system is not None and not console.no_color
         self._file: IO[str] = file if file is not None else sys.stdout
         self._colour_on = colour_wanted(self._file) if colour is None else colour
-        self._terminal = _isatty(self._file)
+        self._terminal = is_terminal(self._file)
         self.show_debug = show_debug
         self._colour: dict[str, str] = {}
         self._group_depth: dict[str, int] = {}
@@ -194,13 +195,6 @@ class TerminalReporter:
         if any(counts.values()):
             self._print(self._s(f"  annotations: {counts['error']} error(s), {counts['warning']} warning(s)", "dim"))
         self._print(self._s(f"Run {event.result}", _RESULT_STYLE[event.result]))
-
-
-def _isatty(file: IO[str]) -> bool:
-    try:
-        return file.isatty()
-    except (AttributeError, ValueError, OSError):
-        return False
 
 
 def _silence(file: IO[str]) -> None:
