@@ -97,6 +97,10 @@ class ShellSandbox:
     def job_env(self, env: Mapping[str, str]) -> dict[str, str]:
         out = self.user.identity_env(self.envfilter.apply(env))
         out[MARK_VAR] = self.mark
+        # The host's /tmp outlives the job and is shared with the next one (a GitHub-hosted
+        # VM's is not): `mktemp` and friends write under RUNNER_TEMP, emptied with the job,
+        # unless the workflow chose a TMPDIR itself. The other executors have a private /tmp.
+        out.setdefault("TMPDIR", str(self.spec.temp))
         return out
 
     async def run(

@@ -19,7 +19,7 @@ esc ptrace-runner cat "/proc/$RUNNER_PID/environ"
 esc see-host-processes sh -c 'for f in /proc/[0-9]*/cmdline; do grep -q "py[t]est" "$f" 2>/dev/null && exit 0; done; exit 1'
 esc write-usr touch /usr/ghr-escape
 esc write-etc touch /etc/ghr-escape
-esc mount sh -c 'mkdir -p /tmp/ghr-m && mount -t tmpfs none /tmp/ghr-m'
+esc mount sh -c 'd=$(mktemp -d) || exit 1; mount -t tmpfs none "$d"; r=$?; rmdir "$d"; exit $r'
 esc load-module sh -c 'e=$(grep CapEff /proc/self/status | cut -f2); [ $(( 0x$e >> 16 & 1 )) = 1 ]'
 esc docker-socket sh -c 'test -w /var/run/docker.sock || test -w /run/docker.sock'
 esc setuid sh -c 'test -n "$SUID_BB" && test "$("$SUID_BB" id -u)" = 0'

@@ -86,6 +86,23 @@ def test_runs_as_job_user_with_filtered_env_and_ordered_output(make_spec: Callab
     asyncio.run(go())
 
 
+def test_temporary_files_stay_in_the_job(make_spec: Callable[..., JobSpec]) -> None:
+    """`mktemp` writes under RUNNER_TEMP (emptied with the job), not the host's shared /tmp;
+    a TMPDIR the workflow sets wins."""
+    _need_root_and_user()
+
+    async def go() -> tuple[str, str, str]:
+        spec = make_spec()
+        async with await ShellExecutor(user=JOB_USER).prepare(spec) as sb:
+            _, made = await _run(sb, "mktemp -d")
+            _, chosen = await _run(sb, 'echo "$TMPDIR"', env={**ENV, "TMPDIR": "/var/tmp"})
+        return str(spec.temp), made.strip(), chosen.strip()
+
+    temp, made, chosen = asyncio.run(go())
+    assert made.startswith(temp + "/tmp."), made
+    assert chosen == "/var/tmp"
+
+
 def test_setuid_binary_grants_nothing(make_spec: Callable[..., JobSpec]) -> None:
     _need_root_and_user()
     d = Path(tempfile.mkdtemp(prefix="ghr-suid-"))
