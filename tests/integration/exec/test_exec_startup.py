@@ -1,17 +1,21 @@
 """A cold `exec` only imports what a run needs, and its fast exit keeps output and exit codes.
 
 Start-up cost is mostly imports (see bench/step_overhead.py); these checks keep the lazy ones
-lazy: the `regex` engine (only when a problem matcher is added) and the egress machinery (only with egress flags or an `egress:` key), rich (only to box the
-summary table on a terminal).
+lazy: the `regex` engine (only when a problem matcher is added), the egress machinery (only with
+egress flags or an `egress:` key), rich (only to box the summary table on a terminal) and
+Aho-Corasick (only where Hyperscan is not used).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 
 LAZY = ("regex", "github_runner.egress.jobs", "rich")
+if importlib.util.find_spec("hyperscan") is not None:  # the masker's fallback engine stays unloaded
+    LAZY += ("ahocorasick_rs",)
 
 
 def _imported(repo, *args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
